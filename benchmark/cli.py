@@ -1,0 +1,194 @@
+"""Command line: ``python -m benchmark run|publish|list|data|check-generator``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from benchmark.errors import BenchmarkError
+
+DEFAULT_DATASET = "pbmc68k"
+PLUGIN_ENV = "OMICS_BENCHMARK_PLUGINS"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmark",
+        description="Benchmark synthetic omics data generators and publish leaderboards.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run generators x seeds on a dataset and store one record per job")
+    run.add_argument("--dataset", default=DEFAULT_DATASET,
+                     help=f"dataset card id or a file (.h5ad, .csv, .tsv, .parquet, .vcf[.gz]); default {DEFAULT_DATASET}")
+    run.add_argument("--generators", default="all", help="'all' (every generator for the modality) or a comma list")
+    run.add_argument("--seeds", type=int, default=3, help="generator seeds 0..N-1 (default 3)")
+    run.add_argument("--budget", choices=("smoke", "default", "paper"), default="default",
+                     help="training budget: smoke (seconds, CI), default (CPU minutes), paper (published settings)")
+    run.add_argument("--jobs", type=int, default=1, help="jobs run at once, each in its own process (default 1)")
+    run.add_argument("--timeout", type=float, default=None, metavar="S",
+                     help="seconds per job before it is killed and recorded as timeout "
+                          "(default: 900 smoke, 21600 default, none paper)")
+    run.add_argument("--memory-limit", type=float, default=None, metavar="GB",
+                     help="address-space limit per job process; a job over it fails with 'out of memory'")
+    run.add_argument("--results", type=Path, default=Path("results"), help="results folder (default ./results)")
+    run.add_argument("--force", action="store_true", help="redo jobs that already have an ok record")
+    run.add_argument("--device", default="auto", help="torch device for neural generators (default auto)")
+    run.add_argument("--split-seed", type=int, default=0, help="seed of the train/holdout/test split (default 0)")
+    run.add_argument("--min-class-size", type=int, default=None,
+                     help="drop classes with fewer samples before splitting (default: the card's, else 10)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    files = run.add_argument_group("reading your own file")
+    files.add_argument("--label-column", default=None,
+                       help="label column (CSV/TSV/Parquet), obs column (h5ad), or for VCF labels "
+                            "'population' / 'superpopulation' of a .ped file")
+    files.add_argument("--labels", dest="labels_file", default=None,
+                       help="sample→label table for a VCF (two columns, or a 1000 Genomes .ped)")
+    files.add_argument("--layer", default=None, help="h5ad layer to read instead of the default matrix")
+    files.add_argument("--modality", choices=("expression", "counts", "genotype"), default=None,
+                       help="override the inferred modality")
+    files.add_argument("--orientation", choices=("samples", "features"), default="samples",
+                       help="rows are samples (default) or features (the table is transposed)")
+    files.add_argument("--id-column", default=None, help="sample ID column (default: the first column)")
+    files.add_argument("--log1p", action="store_true", help="apply log1p to counts or TPM input")
+    files.add_argument("--drop-missing", action="store_true",
+                       help="drop features with more than 1%% missing values, then samples with any "
+                            "(default: missing values are an error)")
+    add_plugin_option(run)
+
+    publish = commands.add_parser("publish", help="write leaderboards/<dataset>.md and figures from records")
+    publish.add_argument("--dataset", default=None, help="dataset folder under --results (default: all)")
+    publish.add_argument("--results", type=Path, default=Path("results"), help="results folder (default ./results)")
+    publish.add_argument("--out", type=Path, default=Path("leaderboards"), help="output folder (default ./leaderboards)")
+
+    listing = commands.add_parser("list", help="list generators, datasets or metrics")
+    listing.add_argument("what", choices=("generators", "datasets", "metrics"))
+    add_plugin_option(listing)
+
+    data = commands.add_parser("data", help="dataset cards and cache")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    info = data_commands.add_parser("info", help="print a dataset's card, cache status, size and label counts")
+    info.add_argument("dataset_id")
+
+    check = commands.add_parser("check-generator", help="run the conformance kit on a generator or plugin")
+    check.add_argument("name")
+    check.add_argument("--budget", choices=("smoke", "default", "paper"), default="smoke")
+    add_plugin_option(check)
+    return parser
+
+
+def add_plugin_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE",
+                        help=f"Python file registering generators (repeatable; also ${PLUGIN_ENV}, {os.pathsep}-separated)")
+
+
+def load_plugins(files: list[str]) -> None:
+    from benchmark.registry import load_plugin_file
+
+    from_env = [f for f in os.environ.get(PLUGIN_ENV, "").split(os.pathsep) if f]
+    for path in [*from_env, *files]:
+        load_plugin_file(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        if hasattr(args, "plugin"):
+            load_plugins(args.plugin)
+        return COMMANDS[args.command](args)
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished records are kept; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from benchmark.runner import LoadOptions, RunConfig, run
+
+    config = RunConfig(
+        dataset=args.dataset, generators=args.generators, seeds=args.seeds, budget=args.budget, jobs=args.jobs,
+        timeout_s=args.timeout, memory_limit_gb=args.memory_limit, results_dir=args.results, force=args.force,
+        split_seed=args.split_seed, min_class_size=args.min_class_size, device=args.device,
+        progress=not args.no_progress,
+        load=LoadOptions(label_column=args.label_column, labels_file=args.labels_file, layer=args.layer,
+                         modality=args.modality, orientation=args.orientation, id_column=args.id_column,
+                         log1p=args.log1p, drop_missing=args.drop_missing),
+    )
+    summary = run(config)
+    print(f"{summary.dataset_folder}: {len(summary.done)} jobs ok, {len(summary.failed)} not ok, "
+          f"{len(summary.skipped)} already done; records in {args.results / summary.dataset_folder}")
+    for label in summary.failed:
+        print(f"  not ok: {label} (see its record)")
+    print(f"publish with: python -m benchmark publish --results {args.results} --dataset {summary.dataset_folder}")
+    return summary.exit_code
+
+
+def command_publish(args: argparse.Namespace) -> int:
+    from benchmark.leaderboard import publish
+
+    for path in publish(args.results, args.out, args.dataset):
+        print(path)
+    return 0
+
+
+def command_list(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    if args.what == "generators":
+        from benchmark.registry import PRIVACY_CONTROLS, all_generators, plugin_errors
+
+        rows = [(name, ", ".join(sorted(cls.modalities)), first_line(cls.__doc__)
+                 + (" [privacy control, not ranked]" if name in PRIVACY_CONTROLS else ""))
+                for name, cls in all_generators().items()]
+        print(tabulate(rows, headers=("generator", "modalities", "description")))
+        for plugin, error in plugin_errors().items():
+            print(f"plugin {plugin} failed to load: {error}", file=sys.stderr)
+    elif args.what == "datasets":
+        from benchmark.cards import list_cards
+
+        rows = [(card.id, card.modality, card.title) for card in list_cards()]
+        print(tabulate(rows, headers=("dataset", "modality", "title")))
+        print("\nor a file: .h5ad, .csv, .tsv, .parquet, .vcf, .vcf.gz (see docs/datasets.md)")
+    else:
+        from metrics import list_metrics
+
+        rows = [(m["name"], m["family"], ", ".join(sorted(m["modalities"])), ", ".join(m["scores"]))
+                for m in list_metrics()]
+        print(tabulate(rows, headers=("metric", "family", "modalities", "scores")))
+    return 0
+
+
+def command_data(args: argparse.Namespace) -> int:
+    from benchmark.data_info import describe_dataset
+
+    print(describe_dataset(args.dataset_id))
+    return 0
+
+
+def command_check(args: argparse.Namespace) -> int:
+    from benchmark.conformance import check_generator
+
+    report = check_generator(args.name, budget=args.budget)
+    print(report.render())
+    return 0 if report.passed else 1
+
+
+def first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if text and text.strip() else ""
+
+
+COMMANDS = {
+    "run": command_run,
+    "publish": command_publish,
+    "list": command_list,
+    "data": command_data,
+    "check-generator": command_check,
+}

@@ -1,0 +1,1 @@
+"""Synthetic data generators: the contract in ``base``, sanity baselines in ``baselines``."""

@@ -59,7 +59,7 @@ def publish(results_dir: Path, out_dir: Path, dataset: str | None = None) -> lis
     for folder in folders:
         records = list(iter_records(results_dir, folder))
         if records:
-            written.extend(publish_folder(records, folder, out_dir, results_label=results_dir.name or "results"))
+            written.extend(publish_folder(records, folder, out_dir, results_label=results_dir.as_posix()))
     if not written:
         what = f"dataset {dataset}" if dataset is not None else "any dataset"
         raise BenchmarkError(f"no records for {what} under {results_dir}")
@@ -425,7 +425,10 @@ def _family_section(board: Board, family: str) -> str:
     if partial:
         lines.append("")
         lines.append("(n=k): the score exists for only k of the generator's ok seeds (see Failures).")
-    unranked = [s.name for s in specs if not s.rankable]
+    context = [s.name for s in specs if s.direction == "info"]
+    if context:
+        lines += ["", "Context, not ranked: " + ", ".join(f"`{n}`" for n in context) + "."]
+    unranked = [s.name for s in specs if not s.rankable and s.direction != "info"]
     if unranked:
         lines += ["", "Not ranked (unknown direction): " + ", ".join(f"`{n}`" for n in unranked) + "."]
     return "\n".join(lines)
@@ -520,7 +523,7 @@ def _provenance_section(board: Board, results_label: str) -> str:
         f"- Generated from {len(board.records)} records ({n_ok} ok) in `{results_label}/{board.folder}/`{stale}.",
         f"- Package version: {distinct('package_version')}; git sha: {distinct('git_sha', short=True)}.",
         f"- Python {distinct('python')}; numpy {distinct('numpy')}; torch {distinct('torch')}.",
-        f"- Re-publish: `python -m benchmark publish --dataset {board.folder}`",
+        f"- Re-publish: `python -m benchmark publish --results {results_label} --dataset {board.folder}`",
     ])
 
 

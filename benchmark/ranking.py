@@ -32,7 +32,7 @@ class ScoreSpec:
 
     name: str
     family: str
-    direction: str  # "higher" | "lower" | "target"; anything else is shown but not ranked
+    direction: str  # "higher" | "lower" | "target"; "info" (context) and anything else: shown, not ranked
     target: float | None = None
     reference: float | None = None  # mean real-holdout reference value
 
@@ -53,6 +53,8 @@ class ScoreSpec:
             return "↓"
         if self.direction == "target":
             return "→ ref" if self.target is None else f"→ {self.target:g}"
+        if self.direction == "info":
+            return "(context, not ranked)"
         return f"? ({self.direction})"
 
 

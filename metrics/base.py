@@ -15,15 +15,16 @@ ALL_MODALITIES = frozenset({"expression", "counts", "genotype"})
 
 @dataclass(frozen=True)
 class Direction:
-    """How to read a score: ``higher``, ``lower`` or ``target`` (closeness to ``target``;
-    ``target=None`` means closeness to the real-holdout reference)."""
+    """How to read a score: ``higher``, ``lower``, ``target`` (closeness to ``target``;
+    ``target=None`` means closeness to the real-holdout reference) or ``info`` (context shown
+    beside the scores, such as a count of skipped items or a real-data baseline; never ranked)."""
 
     kind: str
     target: float | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("higher", "lower", "target"):
-            raise ValueError(f"direction must be higher, lower or target, got {self.kind!r}")
+        if self.kind not in ("higher", "lower", "target", "info"):
+            raise ValueError(f"direction must be higher, lower, target or info, got {self.kind!r}")
         if self.kind != "target" and self.target is not None:
             raise ValueError(f"direction {self.kind!r} takes no target value")
 
@@ -33,6 +34,7 @@ class Direction:
 
 HIGHER = Direction("higher")
 LOWER = Direction("lower")
+INFO = Direction("info")
 
 
 def target(value: float | None = None) -> Direction:

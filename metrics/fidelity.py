@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import HIGHER, LOWER, register_metric, target
+from .base import HIGHER, INFO, LOWER, register_metric, target
 from .space import TAG_CV, TAG_MMD, Comparison, Points, derive_seed, knn_self, single_thread_blas
 
 K_PR = 3  # improved precision/recall (Kynkäänniemi et al.)
@@ -173,7 +173,7 @@ def correlation_scores(A: np.ndarray, B: np.ndarray, block: int = 512) -> dict[s
 @register_metric(
     "correlation",
     "fidelity",
-    scores={"corr_error": LOWER, "corr_score": HIGHER, "corr_const_features": target(None)},
+    scores={"corr_error": LOWER, "corr_score": HIGHER, "corr_const_features": INFO},
 )
 def correlation(c: Comparison) -> dict[str, float]:
     """Correlation error (GMDA) and correlation score in ``std``; corr_const_features = features constant in S."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import HIGHER, LOWER, register_metric, target
+from .base import HIGHER, INFO, LOWER, register_metric
 from .space import Comparison
 
 LD_WINDOW = 50  # SNP pairs with |i - j| <= LD_WINDOW in column (SNP) order
@@ -53,7 +53,7 @@ def ld_r2_window(G: np.ndarray, window: int = LD_WINDOW) -> tuple[np.ndarray, np
     "ld",
     "genomics",
     {"genotype"},
-    scores={"ld_error": LOWER, "ld_corr": HIGHER, "ld_skipped_frac": target(None)},
+    scores={"ld_error": LOWER, "ld_corr": HIGHER, "ld_skipped_frac": INFO},
 )
 def ld(c: Comparison) -> dict[str, float]:
     """LD r² within 50-SNP windows: mean |r²_R − r²_S| and Pearson; ld_skipped_frac = pairs with a monomorphic SNP."""

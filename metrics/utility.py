@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import HIGHER, register_metric
+from .base import HIGHER, INFO, register_metric
 from .space import Comparison, single_thread_blas
 
 
@@ -47,7 +47,7 @@ def tstr_lr(c: Comparison) -> dict[str, float]:
     return {"tstr_lr_accuracy": acc, "tstr_lr_macro_f1": f1}
 
 
-@register_metric("trtr_lr", "utility", scores={"trtr_lr_accuracy": HIGHER, "trtr_lr_macro_f1": HIGHER})
+@register_metric("trtr_lr", "utility", scores={"trtr_lr_accuracy": INFO, "trtr_lr_macro_f1": INFO})
 def trtr_lr(c: Comparison) -> dict[str, float]:
     """Context: logistic regression trained on the full train split, tested on the test set (independent of S)."""
     ctx = c.ctx

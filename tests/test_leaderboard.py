@@ -218,7 +218,7 @@ def test_compute_and_provenance(published):
     provenance = section(md, "Provenance")
     assert "Generated from 12 records (11 ok)" in provenance
     assert "`deadbeefcafe`" in provenance and "`0.1.0`" in provenance
-    assert "`python -m benchmark publish --dataset toyset`" in provenance
+    assert "`python -m benchmark publish --results " in provenance and " --dataset toyset`" in provenance
 
 
 def test_republishing_is_byte_identical(published):

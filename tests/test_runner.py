@@ -74,7 +74,7 @@ def test_record_has_the_documented_blocks(pbmc_results):
     assert set(record["provenance"]) >= {"package_version", "git_sha", "python", "torch", "numpy", "platform"}
     for name, score in record["metrics"].items():
         assert score["reference"] is not None or name in record["metric_failures"], name
-        assert score["direction"] in {"higher", "lower", "target"}
+        assert score["direction"] in {"higher", "lower", "target", "info"}
         assert score["family"] in {"fidelity", "utility", "privacy", "genomics"}
     projection = record["projection"]
     assert len(projection["real"]["x"]) == record["dataset"]["n_test"]

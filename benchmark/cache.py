@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from benchmark.atomic import atomic_write
 
 CACHE_ENV = "OMICS_BENCHMARK_CACHE"
 CACHE_FORMAT = 1  # bump when the stored layout changes; part of every key
@@ -41,29 +42,15 @@ def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_entry(stem: Path, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
     """Write ``stem.npz`` then ``stem.json`` atomically; the JSON records the npz sha256."""
     import numpy as np
 
     npz_path = stem.with_suffix(".npz")
-    _atomic_write(npz_path, lambda handle: np.savez(handle, **arrays))
+    atomic_write(npz_path, lambda handle: np.savez(handle, **arrays))
     record = dict(meta, cache_format=CACHE_FORMAT, npz_sha256=file_sha256(npz_path))
     payload = json.dumps(record, indent=1, sort_keys=True, allow_nan=False).encode("utf-8") + b"\n"
-    _atomic_write(stem.with_suffix(".json"), lambda handle: handle.write(payload))
+    atomic_write(stem.with_suffix(".json"), lambda handle: handle.write(payload))
 
 
 def load_entry(stem: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:

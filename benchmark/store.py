@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from benchmark.atomic import atomic_write
 
 RECORD_SCHEMA = 1
 
@@ -30,20 +30,9 @@ def write_record(path: Path, record: dict[str, Any]) -> None:
 
 
 def write_json_atomic(path: Path, record: dict[str, Any]) -> None:
-    """Write JSON to a temporary file in the same folder, fsync, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=1, sort_keys=True, allow_nan=False, default=_json_default)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``record`` as indented, key-sorted JSON, atomically."""
+    payload = json.dumps(record, indent=1, sort_keys=True, allow_nan=False, default=_json_default) + "\n"
+    atomic_write(Path(path), lambda handle: handle.write(payload.encode("utf-8")))
 
 
 def read_record(path: Path) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, ConfigError
 
 DEFAULT_DATASET = "pbmc68k"
 PLUGIN_ENV = "OMICS_BENCHMARK_PLUGINS"
@@ -42,6 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--min-class-size", type=int, default=None,
                      help="drop classes with fewer samples before splitting (default: the card's, else 10)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    protocol = run.add_argument_group("protocols")
+    protocol.add_argument("--protocol", choices=("standard", "biased", "small-n"), default="standard",
+                          help="standard (default); biased: chosen classes cut to a fraction of their train rows "
+                               "(Offspring GAN); small-n: train on N real rows, score augmentation (Lacan et al.)")
+    protocol.add_argument("--biased-labels", default="", metavar="A,B",
+                          help="classes cut by --protocol biased (default: every class but the two largest)")
+    protocol.add_argument("--biased-fraction", type=float, default=0.2,
+                          help="fraction of train rows the biased classes keep (default 0.2, at least 5 rows)")
+    protocol.add_argument("--small-n", default="50,100", metavar="N,N",
+                          help="real training rows for --protocol small-n (default 50,100)")
+    protocol.add_argument("--n-fake", default="0,1000,3000", metavar="M,M",
+                          help="synthetic rows added to the N real ones (default 0,1000,3000)")
     files = run.add_argument_group("reading your own file")
     files.add_argument("--label-column", default=None,
                        help="label column (CSV/TSV/Parquet), obs column (h5ad), or for VCF labels "
@@ -111,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    from benchmark.protocols import ProtocolConfig
     from benchmark.runner import LoadOptions, RunConfig, run
 
     config = RunConfig(
@@ -121,14 +134,31 @@ def command_run(args: argparse.Namespace) -> int:
         load=LoadOptions(label_column=args.label_column, labels_file=args.labels_file, layer=args.layer,
                          modality=args.modality, orientation=args.orientation, id_column=args.id_column,
                          log1p=args.log1p, drop_missing=args.drop_missing),
+        protocol=ProtocolConfig(
+            name=args.protocol, biased_labels=tuple(split_list(args.biased_labels)),
+            biased_fraction=args.biased_fraction, small_n=tuple(int_list(args.small_n, "--small-n")),
+            n_fake=tuple(int_list(args.n_fake, "--n-fake")),
+        ),
     )
     summary = run(config)
-    print(f"{summary.dataset_folder}: {len(summary.done)} jobs ok, {len(summary.failed)} not ok, "
-          f"{len(summary.skipped)} already done; records in {args.results / summary.dataset_folder}")
+    print(f"{len(summary.done)} jobs ok, {len(summary.failed)} not ok, {len(summary.skipped)} already done; "
+          f"records in {', '.join(str(args.results / folder) for folder in summary.folders)}")
     for label in summary.failed:
         print(f"  not ok: {label} (see its record)")
-    print(f"publish with: python -m benchmark publish --results {args.results} --dataset {summary.dataset_folder}")
+    for folder in summary.folders:
+        print(f"publish with: python -m benchmark publish --results {args.results} --dataset {folder}")
     return summary.exit_code
+
+
+def split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def int_list(text: str, option: str) -> list[int]:
+    try:
+        return [int(part) for part in split_list(text)]
+    except ValueError:
+        raise ConfigError(f"{option} takes comma-separated integers, got {text!r}") from None
 
 
 def command_publish(args: argparse.Namespace) -> int:

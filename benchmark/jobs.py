@@ -86,6 +86,7 @@ def run_job(job: Job, data: PreparedData, report: Any = lambda phase: None) -> d
     start = time.perf_counter()
     try:
         scores = data.context.evaluate(synthetic, wanted, reference=data.reference)
+        scores["metrics"].update(data.protocol_scores(synthetic, wanted))
         projection = data.projection(synthetic, wanted)
     except ValueError as exc:
         compute.update(peak_memory())

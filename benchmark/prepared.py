@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from benchmark.dataset import DatasetMeta, OmicsDataset
+from benchmark.protocol_scores import protocol_reference_scores, protocol_scores
+from benchmark.protocols import Part, ProtocolView, protocol_views
 from benchmark.provenance import provenance
-from benchmark.splits import Split, get_split
+from benchmark.splits import Split, canonical_json, get_split, sha256_hex
 from benchmark.store import safe_name, write_json_atomic
 
 if TYPE_CHECKING:
@@ -25,27 +28,30 @@ PROJECTION_ROWS = 1000
 
 
 @dataclass
-class Part:
-    X: np.ndarray
-    y: np.ndarray  # integer class codes
-    ids: np.ndarray
-
-
-@dataclass
 class PreparedData:
+    """One group of jobs: a protocol view of the split, with its metric context and reference."""
+
     dataset: OmicsDataset
     split: Split
-    parts: dict[str, Part]
+    view: ProtocolView
     meta: DatasetMeta
     context: Any  # metrics.EvalContext
     reference: dict[str, Any]
     folder: str
-    protocol: str = "standard"
+    protocol_reference: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def parts(self) -> dict[str, Part]:
+        return self.view.parts
+
+    @property
+    def protocol(self) -> str:
+        return self.view.tag
 
     @property
     def train_labels(self) -> np.ndarray:
-        """Labels generators are asked for: the train label counts, grouped by class."""
-        return np.sort(self.parts["train"].y, kind="stable")
+        """Labels generators are asked for (the train label counts under the standard protocol)."""
+        return self.view.requested
 
     def dataset_block(self) -> dict[str, Any]:
         info = self.dataset.info
@@ -66,6 +72,7 @@ class PreparedData:
         return {
             "config_hash": job.config_hash,
             "protocol": self.protocol,
+            "protocol_info": self.view.info,
             "dataset": self.dataset_block(),
             "generator": {"name": job.generator, "budget": job.budget, "seed": job.seed, "hparams": job.hparams},
             "provenance": provenance(),
@@ -74,6 +81,10 @@ class PreparedData:
     def failure_record(self, job: Job, status: str, error: str, compute: dict | None = None) -> dict[str, Any]:
         return {**self.base_record(job), "status": status, "error": error, "metrics": {},
                 "metric_failures": {}, "compute": compute or {}}
+
+    def protocol_scores(self, synthetic: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, Any]]:
+        """Scores only this protocol has (augmentation gains), each with its real-data reference."""
+        return protocol_scores(self.view, self.context, synthetic, labels, self.protocol_reference)
 
     def projection(self, synthetic: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
         """2-D PCA coordinates (train-fit) of real test rows and of synthetic rows, at most 1,000 each."""
@@ -93,10 +104,9 @@ class PreparedData:
         }
 
 
-def prepare(config: RunConfig) -> PreparedData:
-    """Load the dataset, split it, and fit the metric context and its real-holdout reference once."""
+def prepare(config: RunConfig) -> list[PreparedData]:
+    """Load and split the dataset, then build each protocol view's metric context and reference."""
     from benchmark.data import load_dataset
-    from metrics import EvalContext, SplitData
 
     options = config.load
     dataset = load_dataset(
@@ -111,12 +121,11 @@ def prepare(config: RunConfig) -> PreparedData:
         drop_missing=options.drop_missing,
         size="smoke" if config.budget == "smoke" else "default",
     )
-    folder = safe_name(dataset.dataset_id) + ("" if config.budget == "default" else f"~{config.budget}")
     min_class_size = config.min_class_size or int(dataset.info.get("min_class_size", 10))
     split = get_split(dataset, Path(config.results_dir) / "splits", seed=config.split_seed,
                       min_class_size=min_class_size)
     indices = split.indices(dataset)
-    kept = sorted({str(label) for part in indices.values() for label in dataset.labels[part]})
+    kept = tuple(sorted({str(label) for part in indices.values() for label in dataset.labels[part]}))
     code = {label: i for i, label in enumerate(kept)}
     parts = {
         name: Part(
@@ -126,27 +135,41 @@ def prepare(config: RunConfig) -> PreparedData:
         )
         for name, rows in indices.items()
     }
+    views = protocol_views(parts, kept, config.protocol, config.seeds, split.metric_seed)
+    return [build(dataset, split, view, config) for view in views]
+
+
+def build(dataset: OmicsDataset, split: Split, view: ProtocolView, config: RunConfig) -> PreparedData:
+    from metrics import EvalContext, SplitData
+
+    folder = safe_name(dataset.dataset_id) + ("" if view.tag == "standard" else f"@{view.tag}") \
+        + ("" if config.budget == "default" else f"~{config.budget}")
+    positions = None if dataset.positions is None else np.asarray(dataset.positions)
     meta = DatasetMeta(
         dataset_id=dataset.dataset_id,
         modality=dataset.modality,
         feature_names=tuple(str(f) for f in dataset.feature_names),
-        class_names=tuple(kept),
-        positions=None if dataset.positions is None else tuple(int(p) for p in dataset.positions),
+        class_names=view.class_names,
+        positions=None if positions is None else tuple(int(p) for p in positions),
     )
+    parts = view.parts
     context = EvalContext(SplitData(
         parts["train"].X, parts["train"].y, parts["holdout"].X, parts["holdout"].y,
         parts["test"].X, parts["test"].y, modality=dataset.modality, class_names=meta.class_names,
-        seed=split.metric_seed, positions=None if dataset.positions is None else np.asarray(dataset.positions),
+        seed=split.metric_seed, positions=positions, feature_names=meta.feature_names,
     ))
-    reference = cached_reference(context, Path(config.results_dir) / folder / "reference.json", split)
-    return PreparedData(dataset, split, parts, meta, context, reference, folder)
+    key = {"split_hash": split.split_hash, "view": view.info}
+    reference = cached(Path(config.results_dir) / folder / f"reference-{sha256_hex(canonical_json(key))[:12]}.json",
+                       key, context.reference)
+    protocol_reference = protocol_reference_scores(view, context)
+    return PreparedData(dataset, split, view, meta, context, reference, folder, protocol_reference)
 
 
-def cached_reference(context: Any, path: Path, split: Split) -> dict[str, Any]:
-    """The real-holdout reference scores, computed once per split and package version."""
+def cached(path: Path, key: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The real-holdout reference scores, computed once per split, view and package version."""
     from benchmark import __version__
 
-    key = {"split_hash": split.split_hash, "package_version": __version__}
+    key = {**key, "package_version": __version__}
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
         if stored.get("key") == key:
@@ -154,7 +177,7 @@ def cached_reference(context: Any, path: Path, split: Split) -> dict[str, Any]:
     except (OSError, ValueError, KeyError):
         pass
     log.info("computing the real-holdout reference scores")
-    reference = context.reference()
+    reference = compute()
     write_json_atomic(path, {"key": key, "reference": reference})
     return reference
 

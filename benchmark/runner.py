@@ -14,6 +14,7 @@ from benchmark import __version__
 from benchmark.errors import BenchmarkError
 from benchmark.jobs import Job, JobOutcome, run_job_in_process
 from benchmark.prepared import PreparedData, prepare
+from benchmark.protocols import ProtocolConfig
 from benchmark.registry import get_generator, resolve_generators
 from benchmark.splits import canonical_json, sha256_hex
 from benchmark.store import read_record, record_path, write_record
@@ -53,6 +54,7 @@ class RunConfig:
     device: str = "auto"
     progress: bool = True
     load: LoadOptions = field(default_factory=LoadOptions)
+    protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
 
     @property
     def effective_timeout(self) -> float | None:
@@ -61,7 +63,7 @@ class RunConfig:
 
 @dataclass
 class RunSummary:
-    dataset_folder: str
+    folders: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
@@ -78,26 +80,28 @@ def run(config: RunConfig) -> RunSummary:
         raise BenchmarkError("--seeds must be at least 1")
     if config.jobs < 1:
         raise BenchmarkError("--jobs must be at least 1")
-    data = prepare(config)
-    names = resolve_generators(config.generators, data.meta.modality)
-    if not names:
-        raise BenchmarkError(f"no registered generator supports the modality {data.meta.modality!r}")
-    summary = RunSummary(dataset_folder=data.folder)
-    pending: list[Job] = []
-    for name in names:
-        for seed in range(config.seeds):
-            job = make_job(config, data, name, seed)
-            existing = read_record(job.path)
-            if not config.force and existing and existing.get("config_hash") == job.config_hash \
-                    and existing.get("status") == "ok":
-                summary.skipped.append(job.label)
-            else:
-                pending.append(job)
-    log.info("%s: %d jobs to run, %d already done", data.folder, len(pending), len(summary.skipped))
-    for outcome in execute(pending, data, config):
-        record = outcome.record
-        write_record(outcome.job.path, record)
-        (summary.done if record["status"] == "ok" else summary.failed).append(outcome.job.label)
+    summary = RunSummary()
+    for data in prepare(config):
+        names = resolve_generators(config.generators, data.meta.modality)
+        if not names:
+            raise BenchmarkError(f"no registered generator supports the modality {data.meta.modality!r}")
+        summary.folders.append(data.folder)
+        pending: list[Job] = []
+        seeds = data.view.seeds if data.view.seeds is not None else range(config.seeds)
+        for name in names:
+            for seed in seeds:
+                job = make_job(config, data, name, seed)
+                existing = read_record(job.path)
+                if not config.force and existing and existing.get("config_hash") == job.config_hash \
+                        and existing.get("status") == "ok":
+                    summary.skipped.append(f"{data.folder}/{job.label}")
+                else:
+                    pending.append(job)
+        log.info("%s: %d jobs to run", data.folder, len(pending))
+        for outcome in execute(pending, data, config):
+            record = outcome.record
+            write_record(outcome.job.path, record)
+            (summary.done if record["status"] == "ok" else summary.failed).append(f"{data.folder}/{outcome.job.label}")
     return summary
 
 
@@ -111,6 +115,7 @@ def make_job(config: RunConfig, data: PreparedData, name: str, seed: int) -> Job
         "seed": seed,
         "hparams": hparams,
         "protocol": data.protocol,
+        "protocol_info": data.view.info,
         "package_version": __version__,
     }
     return Job(

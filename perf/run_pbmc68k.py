@@ -40,7 +40,7 @@ def main() -> None:
         rows = [
             (r["generator"]["name"], r["generator"]["seed"], r["status"], r["compute"].get("fit_s"),
              r["compute"].get("sample_s"), r["compute"].get("eval_s"), r["compute"].get("peak_rss_mb"))
-            for r in iter_records(Path(tmp), summary.dataset_folder)
+            for folder in summary.folders for r in iter_records(Path(tmp), folder)
         ]
     print(f"dataset {args.dataset}: prepare (load, split, reference scores, cold) {prepare_s:.1f} s; "
           f"run of {len(rows)} jobs with --jobs {args.jobs}: {total_s:.1f} s wall (data prepared again from cache)")

@@ -92,12 +92,12 @@ def test_same_seed_gives_identical_records(pbmc_results, tmp_path):
 
 def test_rerun_skips_finished_jobs_and_resumes_missing_ones(pbmc_results):
     again = run(RunConfig(generators="gaussian,copy-train", seeds=1, results_dir=pbmc_results, progress=False))
-    assert again.done == [] and sorted(again.skipped) == ["copy-train/seed-0", "gaussian/seed-0"]
+    assert again.done == [] and sorted(again.skipped) == ["pbmc68k/copy-train/seed-0", "pbmc68k/gaussian/seed-0"]
     (pbmc_results / "pbmc68k" / "copy-train" / "seed-0.json").unlink()  # as if the run was killed
     resumed = run(RunConfig(generators="gaussian,copy-train", seeds=1, results_dir=pbmc_results, progress=False))
-    assert resumed.done == ["copy-train/seed-0"] and resumed.skipped == ["gaussian/seed-0"]
+    assert resumed.done == ["pbmc68k/copy-train/seed-0"] and resumed.skipped == ["pbmc68k/gaussian/seed-0"]
     forced = run(RunConfig(generators="gaussian", seeds=1, results_dir=pbmc_results, force=True, progress=False))
-    assert forced.done == ["gaussian/seed-0"]
+    assert forced.done == ["pbmc68k/gaussian/seed-0"]
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_failing_generators_give_records_and_the_run_goes_on(blob_csv, tmp_path)
         load=LoadOptions(label_column="tissue"),
     )
     summary = run(config)
-    assert summary.done == ["marginals/seed-0"]
+    assert summary.done == ["blobs/marginals/seed-0"]
     assert summary.exit_code == 3
     records = {r["generator"]["name"]: r for r in iter_records(tmp_path, "blobs")}
     assert records["marginals"]["status"] == "ok"

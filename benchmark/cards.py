@@ -13,6 +13,9 @@ A card's fields::
     [params]  loader parameters
     [sizes.<name>]  overrides of [params] for a named size (e.g. "smoke"); "default" = [params]
     [shape.<name>]  n, p  (informational: the expected processed shape)
+    [files.<role>]  a raw file the loader needs (downloaded by ``benchmark.download``):
+                    name (file name in the download cache), urls = [primary, mirrors...],
+                    size (bytes), sha256 and/or md5 (hex), description
 """
 
 from __future__ import annotations
@@ -37,8 +40,26 @@ MODALITIES = ("expression", "counts", "genotype")  # same as benchmark.dataset.M
 _REQUIRED = ("id", "version", "title", "modality", "loader")
 _KNOWN = {
     "id", "version", "title", "modality", "description", "source", "license", "citation",
-    "loader", "label", "min_class_size", "params", "sizes", "shape",
+    "loader", "label", "min_class_size", "params", "sizes", "shape", "files",
 }
+_FILE_KEYS = {"name", "urls", "size", "sha256", "md5", "description"}
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One raw file of a card: where to download it and how to verify it."""
+
+    role: str
+    name: str
+    urls: tuple[str, ...]
+    size: int | None = None
+    sha256: str | None = None
+    md5: str | None = None
+    description: str = ""
+
+    @property
+    def has_digest(self) -> bool:
+        return bool(self.sha256 or self.md5)
 
 
 @dataclass(frozen=True)
@@ -62,6 +83,7 @@ class Card:
     params: dict[str, Any] = field(default_factory=dict)
     sizes: dict[str, dict[str, Any]] = field(default_factory=dict)
     shape: dict[str, dict[str, int]] = field(default_factory=dict)
+    files: tuple[RemoteFile, ...] = ()
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -161,6 +183,7 @@ def card_from_dict(raw: dict[str, Any], path: Path | None = None) -> Card:
     for name, table in sizes.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: [sizes.{name}] must be a table")
+    files = _files(_table(raw, "files", where), where)
     return Card(
         id=card_id,
         version=str(raw["version"]),
@@ -179,9 +202,51 @@ def card_from_dict(raw: dict[str, Any], path: Path | None = None) -> Card:
         params=dict(_table(raw, "params", where)),
         sizes={name: dict(table) for name, table in sizes.items()},
         shape={name: dict(table) for name, table in _table(raw, "shape", where).items()},
+        files=files,
         path=path,
         raw=raw,
     )
+
+
+def _hex(value: Any, length: int, what: str, where: Path) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) != length or any(c not in "0123456789abcdef" for c in value.lower()):
+        raise ConfigError(f"{where}: {what} must be {length} hex digits, got {value!r}")
+    return value.lower()
+
+
+def _files(table: dict[str, Any], where: Path) -> tuple[RemoteFile, ...]:
+    out = []
+    names: set[str] = set()
+    for role, spec in table.items():
+        at = f"[files.{role}]"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: {at} must be a table")
+        unknown = sorted(set(spec) - _FILE_KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: {at}: unknown field(s) {', '.join(unknown)}")
+        name = spec.get("name")
+        if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith("."):
+            raise ConfigError(f"{where}: {at}: 'name' must be a plain file name, got {name!r}")
+        if name in names:
+            raise ConfigError(f"{where}: {at}: file name {name!r} used twice")
+        names.add(name)
+        urls = spec.get("urls", [])
+        if isinstance(urls, str):
+            urls = [urls]
+        if not isinstance(urls, list) or not all(isinstance(u, str) and "://" in u for u in urls):
+            raise ConfigError(f"{where}: {at}: 'urls' must be a list of URLs")
+        size = spec.get("size")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+            raise ConfigError(f"{where}: {at}: 'size' must be a byte count")
+        out.append(RemoteFile(
+            role=str(role), name=name, urls=tuple(urls), size=size,
+            sha256=_hex(spec.get("sha256"), 64, f"{at} sha256", where),
+            md5=_hex(spec.get("md5"), 32, f"{at} md5", where),
+            description=str(spec.get("description", "")),
+        ))
+    return tuple(out)
 
 
 def list_cards() -> list[Card]:

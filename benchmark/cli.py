@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--split-seed", type=int, default=0, help="seed of the train/holdout/test split (default 0)")
     run.add_argument("--min-class-size", type=int, default=None,
                      help="drop classes with fewer samples before splitting (default: the card's, else 10)")
+    run.add_argument("--metrics", default="all", metavar="A,B",
+                     help="metrics or families to compute, e.g. 'fidelity,privacy' or 'dcr,mia' (default all; "
+                          "see `list metrics`)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     protocol = run.add_argument_group("protocols")
     protocol.add_argument("--protocol", choices=("standard", "biased", "small-n"), default="standard",
@@ -54,10 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="real training rows for --protocol small-n (default 50,100)")
     protocol.add_argument("--n-fake", default="0,1000,3000", metavar="M,M",
                           help="synthetic rows added to the N real ones (default 0,1000,3000)")
+    run.add_argument("--genes", default=None, metavar="landmark|top-variance:N",
+                     help="feature set of tcga/gtex cards: the 978 L1000 landmark genes (default) or the N "
+                          "most variable genes on the train split")
     files = run.add_argument_group("reading your own file")
-    files.add_argument("--label-column", default=None,
-                       help="label column (CSV/TSV/Parquet), obs column (h5ad), or for VCF labels "
-                            "'population' / 'superpopulation' of a .ped file")
+    files.add_argument("--label-column", "--label", dest="label_column", default=None,
+                       help="label column (CSV/TSV/Parquet), obs column (h5ad), for VCF labels "
+                            "'population' / 'superpopulation' of a .ped file, or a card's label task "
+                            "(tcga: cancer_type|sample_type; gtex: SMTS|SMTSD)")
     files.add_argument("--labels", dest="labels_file", default=None,
                        help="sample→label table for a VCF (two columns, or a 1000 Genomes .ped)")
     files.add_argument("--layer", default=None, help="h5ad layer to read instead of the default matrix")
@@ -85,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     info = data_commands.add_parser("info", help="print a dataset's card, cache status, size and label counts")
     info.add_argument("dataset_id")
+    fetch = data_commands.add_parser("fetch", help="download and verify a dataset's files, or print where to "
+                                                   "put them by hand (--offline)")
+    fetch.add_argument("dataset_id")
+    fetch.add_argument("--offline", action="store_true",
+                       help="download nothing: check the files already present and print the URLs and paths")
 
     check = commands.add_parser("check-generator", help="run the conformance kit on a generator or plugin")
     check.add_argument("name")
@@ -131,9 +143,11 @@ def command_run(args: argparse.Namespace) -> int:
         timeout_s=args.timeout, memory_limit_gb=args.memory_limit, results_dir=args.results, force=args.force,
         split_seed=args.split_seed, min_class_size=args.min_class_size, device=args.device,
         progress=not args.no_progress,
+        metrics=None if args.metrics.strip() == "all" else tuple(split_list(args.metrics)),
         load=LoadOptions(label_column=args.label_column, labels_file=args.labels_file, layer=args.layer,
                          modality=args.modality, orientation=args.orientation, id_column=args.id_column,
-                         log1p=args.log1p, drop_missing=args.drop_missing),
+                         log1p=args.log1p, drop_missing=args.drop_missing,
+                         params={"genes": args.genes} if args.genes else None),
         protocol=ProtocolConfig(
             name=args.protocol, biased_labels=tuple(split_list(args.biased_labels)),
             biased_fraction=args.biased_fraction, small_n=tuple(int_list(args.small_n, "--small-n")),
@@ -197,9 +211,19 @@ def command_list(args: argparse.Namespace) -> int:
 
 
 def command_data(args: argparse.Namespace) -> int:
-    from benchmark.data_info import describe_dataset
+    if args.data_command == "info":
+        from benchmark.data_info import describe_dataset
 
-    print(describe_dataset(args.dataset_id))
+        print(describe_dataset(args.dataset_id))
+        return 0
+    from benchmark.cards import get_card
+    from benchmark.download import fetch_dataset, fetch_instructions, missing_files
+
+    if args.offline:
+        print(fetch_instructions(args.dataset_id))
+        return 1 if missing_files(get_card(args.dataset_id)) else 0
+    for path in fetch_dataset(args.dataset_id):
+        print(f"ok: {path}")
     return 0
 
 

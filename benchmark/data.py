@@ -5,11 +5,18 @@
 :class:`~benchmark.dataset.OmicsDataset`. Every problem with the input raises
 :class:`~benchmark.errors.DataError` (bad data: the message names the file and the column, row or
 line) or :class:`~benchmark.errors.ConfigError` (bad option or unknown dataset id).
+
+Cards with ``[files.*]`` (``tcga``, ``gtex``, ``1kg-hla``, ``1kg-chr1``) get their raw files through
+:mod:`benchmark.download` (downloaded, verified and kept in the cache; offline they must be there),
+then a parser of :mod:`benchmark.sources` builds the matrix. Their builds depend on the label
+column (the task selects samples; feature selection uses the train split), so each label column,
+parameter override and split seed is cached separately.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 import warnings
@@ -27,9 +34,15 @@ from benchmark.readers import EXTENSIONS, Parsed, check_file, file_kind, file_st
 
 MAX_MISSING_FEATURE = 0.01  # features with a larger fraction of missing values are dropped
 KNOWN_SIZES = ("smoke", "default", "paper")  # budgets; a card may define any of them
-LOADER_VERSIONS = {"scanpy-pbmc68k": 1, "msprime-ooa": 1}  # bump to invalidate cached builds
+LOADER_VERSIONS = {"scanpy-pbmc68k": 1, "msprime-ooa": 1, "xena-tcga": 1, "gtex-gct": 1, "kg-vcf": 1}
+# loaders reading downloaded files (benchmark.sources); one build per label column, params, split seed
+SOURCE_LOADERS = {
+    "xena-tcga": ("benchmark.sources.xena", "build_tcga"),
+    "gtex-gct": ("benchmark.sources.gct", "build_gtex"),
+    "kg-vcf": ("benchmark.sources.kg", "build_1kg"),
+}
 
-__all__ = ["load_dataset", "is_file_spec", "card_cache_stem"]
+__all__ = ["load_dataset", "is_file_spec", "card_cache_stem", "load_haplotypes"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -49,6 +62,8 @@ def load_dataset(
     size: str = "default",
     cache: bool = True,
     drop_missing: bool = False,
+    params: dict[str, Any] | None = None,
+    split_seed: int = 0,
 ) -> OmicsDataset:
     """Load a card dataset (by id) or a user file (by path).
 
@@ -59,6 +74,14 @@ def load_dataset(
     ``features``), ``id_column``, ``log1p`` and ``drop_missing`` apply; ``size`` is ignored.
     Missing values in a table are an error naming the first one unless ``drop_missing`` is set,
     which drops features with > 1 % missing, then samples with any missing (both noted).
+
+    Card datasets only: ``params`` overrides loader parameters of the card's ``[params]`` (e.g.
+    ``{"genes": "top-variance:1000"}`` for ``tcga``, ``{"max_snps": "all"}`` for ``1kg-hla``);
+    ``split_seed`` is the split seed that train-split feature selections (TCGA top-variance genes,
+    GTEx duplicate symbols, 1000 Genomes MAF) reproduce; pass the seed the split will use.
+    Missing raw files are downloaded (see :mod:`benchmark.download`); offline
+    (``$OMICS_BENCHMARK_OFFLINE=1``) or without network a DownloadError (a DataError) says which
+    files to put where.
     """
     if orientation not in ("samples", "features"):
         raise ConfigError(f"orientation must be 'samples' or 'features', got {orientation!r}")
@@ -92,7 +115,8 @@ def load_dataset(
     given = [name for name, used in user_only.items() if used]
     if given:
         raise ConfigError(f"option(s) {', '.join(given)} apply to user files, not to the dataset {card.id!r}")
-    return _load_card(card, label_column=label_column, size=size, use_cache=cache)
+    return _load_card(card, label_column=label_column, size=size, use_cache=cache,
+                      overrides=_check_overrides(card, params), split_seed=split_seed)
 
 
 def is_file_spec(spec: str) -> bool:
@@ -104,11 +128,29 @@ def is_file_spec(spec: str) -> bool:
 # card datasets
 
 
-def card_cache_stem(card: Card, size: str) -> Path:
-    """``<cache>/datasets/<id>/<size>-<key>``: key from the card hash, size and loader version."""
+def card_cache_stem(card: Card, size: str, *, label_column: str | None = None,
+                    params: dict[str, Any] | None = None, split_seed: int = 0) -> Path:
+    """``<cache>/datasets/<id>/<size>-<key>``: key from the card hash, size and loader version
+    (plus, for loaders of downloaded files, the label column, parameter overrides and split seed)."""
     key = f"{card_hash(card)}|{size}|{_cache.CACHE_FORMAT}|{LOADER_VERSIONS.get(card.loader, 0)}"
+    name = size
+    if card.loader in SOURCE_LOADERS:
+        column = label_column or card.label_column
+        key += "|" + json.dumps([column, params or {}, split_seed], sort_keys=True)
+        name = f"{size}-{column}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    return _cache.cache_dir() / "datasets" / card.id / f"{size}-{digest}"
+    return _cache.cache_dir() / "datasets" / card.id / f"{name}-{digest}"
+
+
+def _check_overrides(card: Card, params: dict[str, Any] | None) -> dict[str, Any]:
+    if not params:
+        return {}
+    known = set(card.params).union(*(set(t) for t in card.sizes.values()))
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ConfigError(f"dataset {card.id!r} has no parameter(s) {', '.join(unknown)}; "
+                          f"parameters: {', '.join(sorted(known)) or '(none)'}")
+    return {str(k): v for k, v in sorted(params.items()) if card.params.get(k) != v}
 
 
 def _resolve_size(card: Card, size: str) -> tuple[str, list[str]]:
@@ -119,8 +161,20 @@ def _resolve_size(card: Card, size: str) -> tuple[str, list[str]]:
     raise ConfigError(f"dataset {card.id!r} has no size {size!r}; available: {', '.join(card.size_names)}")
 
 
-def _build_card(card: Card, size: str) -> dict[str, Any]:
+def _build_card(card: Card, size: str, *, label_column: str | None = None,
+                overrides: dict[str, Any] | None = None, split_seed: int = 0) -> dict[str, Any]:
     params = card.params_for(size)
+    params.update(overrides or {})
+    if card.loader in SOURCE_LOADERS:
+        import importlib
+
+        from benchmark.download import fetch_files
+
+        paths = fetch_files(card)
+        module, function = SOURCE_LOADERS[card.loader]
+        build = getattr(importlib.import_module(module), function)
+        return build(paths, params, label=label_column or card.label_column, min_class_size=card.min_class_size,
+                     split_seed=split_seed)
     if card.loader == "scanpy-pbmc68k":
         return _build_pbmc68k(card, params)
     if card.loader == "msprime-ooa":
@@ -182,31 +236,34 @@ def _version(package: str) -> str:
         return "unknown"
 
 
-def _load_card(card: Card, *, label_column: str | None, size: str, use_cache: bool) -> OmicsDataset:
+def _load_card(card: Card, *, label_column: str | None, size: str, use_cache: bool,
+               overrides: dict[str, Any] | None = None, split_seed: int = 0) -> OmicsDataset:
     size, notes = _resolve_size(card, size)
     column = label_column or card.label_column
     if column not in card.label_columns:
         raise ConfigError(
             f"dataset {card.id!r} has no label column {column!r}; available: {', '.join(card.label_columns)}"
         )
-    stem = card_cache_stem(card, size)
+    stem = card_cache_stem(card, size, label_column=column, params=overrides, split_seed=split_seed)
     started = time.perf_counter()
     entry = _cache.load_entry(stem) if use_cache else None
     status = "hit" if entry is not None else ("built" if use_cache else "disabled")
     if entry is None:
-        built = _build_card(card, size)
+        built = _build_card(card, size, label_column=column, overrides=overrides, split_seed=split_seed)
         arrays = {
             "X": built["X"],
             "sample_ids": built["sample_ids"],
             "feature_names": built["feature_names"],
         }
-        if built.get("positions") is not None:
-            arrays["positions"] = np.asarray(built["positions"], dtype=np.int64)
+        for name in ("positions", "groups", "haplotypes"):
+            if built.get(name) is not None:
+                arrays[name] = np.asarray(built[name])
         label_names = list(built["labels"])
         for k, name in enumerate(label_names):
             arrays[f"labels_{k}"] = built["labels"][name]
         meta = {"dataset_id": card.id, "size": size, "card_hash": card_hash(card),
-                "label_columns": label_names, "notes": list(built["notes"])}
+                "label_columns": label_names, "notes": list(built["notes"]), "info": built.get("info", {}),
+                "params": overrides or {}, "split_seed": split_seed}
         if use_cache:
             try:
                 _cache.save_entry(stem, arrays, meta)
@@ -221,6 +278,9 @@ def _load_card(card: Card, *, label_column: str | None, size: str, use_cache: bo
     labels = arrays[f"labels_{label_names.index(column)}"]
     X = arrays["X"]
     info = _card_info(card, size=size, label_column=column)
+    info.update(meta.get("info", {}))
+    if overrides:
+        info["params"] = dict(overrides)
     info["notes"] = list(meta["notes"]) + notes
     info["cache"] = {"status": status, "path": str(stem), "seconds": round(time.perf_counter() - started, 3)}
     return _finish(
@@ -232,10 +292,32 @@ def _load_card(card: Card, *, label_column: str | None, size: str, use_cache: bo
         feature_names=arrays["feature_names"].astype(str),
         modality=card.modality,
         positions=arrays.get("positions"),
+        groups=arrays.get("groups"),
         info=info,
         where=card.id,
         label_column=column,
     )
+
+
+def load_haplotypes(card_id: str, *, size: str = "default", label_column: str | None = None,
+                    params: dict[str, Any] | None = None, split_seed: int = 0) -> np.ndarray:
+    """Phased haplotypes (samples x 2 x SNPs, int8 alleles 0/1) of a genotype card, aligned with
+    the rows and features of ``load_dataset(card_id, ...)`` called with the same arguments."""
+    card = get_card(card_id)
+    if card.loader != "kg-vcf":
+        raise ConfigError(f"dataset {card_id!r} has no haplotypes (only the 1000 Genomes VCF cards have)")
+    size, _ = _resolve_size(card, size)
+    column = label_column or card.label_column
+    overrides = _check_overrides(card, params)
+    stem = card_cache_stem(card, size, label_column=column, params=overrides, split_seed=split_seed)
+    entry = _cache.load_entry(stem)
+    if entry is None:
+        load_dataset(card_id, label_column=label_column, size=size, params=params, split_seed=split_seed)
+        entry = _cache.load_entry(stem)
+    if entry is None:  # cache not writable: build again without it
+        built = _build_card(card, size, label_column=column, overrides=overrides, split_seed=split_seed)
+        return np.asarray(built["haplotypes"], dtype=np.int8)
+    return entry[0]["haplotypes"]
 
 
 def _card_info(card: Card, *, size: str, label_column: str) -> dict[str, Any]:
@@ -467,7 +549,7 @@ def _convert(X, modality: str, path: Path, sample_ids, feature_names, *, log1p: 
 
 
 def _finish(*, dataset_id: str, version: str, X, labels, sample_ids, feature_names, modality, positions,
-            info: dict[str, Any], where: str, label_column: str) -> OmicsDataset:
+            info: dict[str, Any], where: str, label_column: str, groups=None) -> OmicsDataset:
     """Shared checks (unique ids, at least two classes) and the summary fields of ``info``."""
     for name, ids in (("sample", sample_ids), ("feature", feature_names)):
         counts = Counter(ids.tolist())
@@ -494,5 +576,6 @@ def _finish(*, dataset_id: str, version: str, X, labels, sample_ids, feature_nam
         feature_names=np.asarray(feature_names).astype(str),
         modality=modality,
         positions=None if positions is None else np.asarray(positions, dtype=np.int64),
+        groups=None if groups is None else np.asarray(groups).astype(str),
         info=info,
     )

@@ -1,4 +1,4 @@
-"""One job: fit a generator on train, sample the train label counts, score the output."""
+"""One job: a generator fitted on train and sampled in its own process, its output scored by the parent."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from benchmark.errors import GeneratorError
-from benchmark.registry import get_generator
+from benchmark.registry import get_generator, load_plugin_file
 from benchmark.validation import check_output
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ class Job:
     config_hash: str
     path: Path
     memory_limit_gb: float | None = None
+    plugins: tuple[str, ...] = ()  # plugin files the job process must load
 
     @property
     def label(self) -> str:
@@ -41,20 +44,22 @@ class JobOutcome:
 
 
 def run_job_in_process(job: Job, data: PreparedData, channel: Any) -> None:
-    """Child-process entry point: send phase messages, then the finished record."""
+    """Job-process entry point: send phase messages, then ("output", rows, compute) or ("record", failure)."""
+    for plugin in job.plugins:
+        load_plugin_file(plugin)
     if job.memory_limit_gb:
         limit = int(job.memory_limit_gb * 1024**3)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        record = run_job(job, data, lambda phase: channel.send(("phase", phase)))
-    except BaseException as exc:  # the parent must always get a record
-        record = data.failure_record(job, "failed", f"internal error: {type(exc).__name__}: {exc}")
-    channel.send(("record", record))
+        message = generate(job, data, lambda phase: channel.send(("phase", phase)))
+    except BaseException as exc:  # the parent must always hear back
+        message = ("record", data.failure_record(job, "failed", f"internal error: {type(exc).__name__}: {exc}"))
+    channel.send(message)
     channel.close()
 
 
-def run_job(job: Job, data: PreparedData, report: Any = lambda phase: None) -> dict[str, Any]:
-    """Fit, sample, validate and evaluate; every failure becomes a record with a one-line error."""
+def generate(job: Job, data: PreparedData, report: Any) -> tuple:
+    """Fit on train, sample the requested labels and validate the rows; failures become records."""
     compute: dict[str, Any] = {"device": "cpu"}
     cls = get_generator(job.generator)
     train = data.parts["train"]
@@ -73,26 +78,29 @@ def run_job(job: Job, data: PreparedData, report: Any = lambda phase: None) -> d
         compute["device"] = str(getattr(generator, "device_used", "cpu"))
     except MemoryError:
         compute.update(peak_memory())
-        return data.failure_record(job, "failed", f"{phase_of(compute)}: out of memory (MemoryError)", compute)
+        return "record", data.failure_record(job, "failed", f"{phase_of(compute)}: out of memory (MemoryError)", compute)
     except Exception as exc:
         compute.update(peak_memory())
-        return data.failure_record(job, "failed", f"{phase_of(compute)}: {describe(exc)}", compute)
+        return "record", data.failure_record(job, "failed", f"{phase_of(compute)}: {describe(exc)}", compute)
+    compute.update(peak_memory())
     try:
         synthetic = check_output(job.generator, synthetic, len(wanted), data.meta)
     except GeneratorError as exc:
-        compute.update(peak_memory())
-        return data.failure_record(job, "invalid_output", str(exc), compute)
-    report("eval")
+        return "record", data.failure_record(job, "invalid_output", str(exc), compute)
+    return "output", synthetic, compute
+
+
+def evaluate_output(job: Job, data: PreparedData, synthetic: np.ndarray, compute: dict[str, Any]) -> dict[str, Any]:
+    """Score validated rows with the (warm) metric context of the parent process; returns the record."""
+    wanted = data.train_labels
     start = time.perf_counter()
     try:
         scores = data.context.evaluate(synthetic, wanted, reference=data.reference)
         scores["metrics"].update(data.protocol_scores(synthetic, wanted))
         projection = data.projection(synthetic, wanted)
     except ValueError as exc:
-        compute.update(peak_memory())
         return data.failure_record(job, "invalid_output", str(exc), compute)
-    compute["eval_s"] = round(time.perf_counter() - start, 4)
-    compute.update(peak_memory())
+    compute = {**compute, "eval_s": round(time.perf_counter() - start, 4)}
     return {
         **data.base_record(job),
         "status": "ok",
@@ -116,7 +124,7 @@ def describe(exc: BaseException) -> str:
 
 
 def peak_memory() -> dict[str, float]:
-    """Peak resident memory of this job process, plus torch's peak GPU allocation when CUDA was used."""
+    """Peak resident memory of the job process (fit and sample), plus torch's peak GPU allocation."""
     peak = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)}
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from benchmark.dataset import DatasetMeta, OmicsDataset
+from benchmark.errors import ConfigError
 from benchmark.protocol_scores import protocol_reference_scores, protocol_scores
 from benchmark.protocols import Part, ProtocolView, protocol_views
 from benchmark.provenance import provenance
@@ -35,10 +36,30 @@ class PreparedData:
     split: Split
     view: ProtocolView
     meta: DatasetMeta
-    context: Any  # metrics.EvalContext
-    reference: dict[str, Any]
     folder: str
+    metrics: tuple[str, ...] | None = None  # metric names to compute; None = every metric for the modality
+    reference: dict[str, Any] = field(default_factory=dict)
     protocol_reference: dict[str, float] = field(default_factory=dict)
+    _context: Any = None  # metrics.EvalContext, built on first use in each process
+
+    @property
+    def context(self) -> Any:
+        """The metric context of this view (fitted scalers, PCA, neighbour caches)."""
+        if self._context is None:
+            from metrics import EvalContext, SplitData
+
+            parts = self.parts
+            positions = None if self.dataset.positions is None else np.asarray(self.dataset.positions)
+            self._context = EvalContext(SplitData(
+                parts["train"].X, parts["train"].y, parts["holdout"].X, parts["holdout"].y,
+                parts["test"].X, parts["test"].y, modality=self.meta.modality, class_names=self.meta.class_names,
+                seed=self.split.metric_seed, positions=positions, feature_names=self.meta.feature_names,
+            ), metrics=self.metrics)
+        return self._context
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Job processes get the data and the reference scores; each rebuilds its own context."""
+        return {**self.__dict__, "_context": None}
 
     @property
     def parts(self) -> dict[str, Part]:
@@ -119,6 +140,8 @@ def prepare(config: RunConfig) -> list[PreparedData]:
         id_column=options.id_column,
         log1p=options.log1p,
         drop_missing=options.drop_missing,
+        params=options.params,
+        split_seed=config.split_seed,
         size="smoke" if config.budget == "smoke" else "default",
     )
     min_class_size = config.min_class_size or int(dataset.info.get("min_class_size", 10))
@@ -140,29 +163,39 @@ def prepare(config: RunConfig) -> list[PreparedData]:
 
 
 def build(dataset: OmicsDataset, split: Split, view: ProtocolView, config: RunConfig) -> PreparedData:
-    from metrics import EvalContext, SplitData
-
     folder = safe_name(dataset.dataset_id) + ("" if view.tag == "standard" else f"@{view.tag}") \
         + ("" if config.budget == "default" else f"~{config.budget}")
-    positions = None if dataset.positions is None else np.asarray(dataset.positions)
     meta = DatasetMeta(
         dataset_id=dataset.dataset_id,
         modality=dataset.modality,
         feature_names=tuple(str(f) for f in dataset.feature_names),
         class_names=view.class_names,
-        positions=None if positions is None else tuple(int(p) for p in positions),
+        positions=None if dataset.positions is None else tuple(int(p) for p in dataset.positions),
     )
-    parts = view.parts
-    context = EvalContext(SplitData(
-        parts["train"].X, parts["train"].y, parts["holdout"].X, parts["holdout"].y,
-        parts["test"].X, parts["test"].y, modality=dataset.modality, class_names=meta.class_names,
-        seed=split.metric_seed, positions=positions, feature_names=meta.feature_names,
-    ))
-    key = {"split_hash": split.split_hash, "view": view.info}
-    reference = cached(Path(config.results_dir) / folder / f"reference-{sha256_hex(canonical_json(key))[:12]}.json",
-                       key, context.reference)
-    protocol_reference = protocol_reference_scores(view, context)
-    return PreparedData(dataset, split, view, meta, context, reference, folder, protocol_reference)
+    data = PreparedData(dataset, split, view, meta, folder, metric_names(config.metrics, dataset.modality))
+    key = {"split_hash": split.split_hash, "view": view.info, "metrics": data.metrics}
+    data.reference = cached(Path(config.results_dir) / folder / f"reference-{sha256_hex(canonical_json(key))[:12]}.json",
+                            key, data.context.reference)
+    data.protocol_reference = protocol_reference_scores(view, data.context)
+    return data
+
+
+def metric_names(selection: tuple[str, ...] | None, modality: str) -> tuple[str, ...] | None:
+    """Metric names from a selection of metric names and family names (None: all)."""
+    if selection is None:
+        return None
+    from metrics import list_metrics
+
+    available = list_metrics(modality)
+    names = []
+    for item in selection:
+        matched = [m["name"] for m in available if item in (m["name"], m["family"])]
+        if not matched:
+            known = sorted({m["family"] for m in available} | {m["name"] for m in available})
+            raise ConfigError(f"--metrics: {item!r} is neither a metric nor a family for {modality} data; "
+                              f"known: {', '.join(known)}")
+        names.extend(name for name in matched if name not in names)
+    return tuple(names)
 
 
 def cached(path: Path, key: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ PRIVACY_CONTROLS = frozenset({"copy-train"})  # shown in leaderboards, never ran
 
 _GENERATORS: dict[str, type[Generator]] = {}
 _PLUGIN_ERRORS: dict[str, str] = {}
+_PLUGIN_FILES: list[str] = []
 _discovered = False
 
 
@@ -56,7 +57,9 @@ def discover() -> None:
 
 def load_plugin_file(path: str | Path) -> None:
     """Import a Python file that registers generators with ``@register_generator``."""
-    path = Path(path)
+    path = Path(path).resolve()
+    if str(path) in _PLUGIN_FILES:
+        return
     if not path.is_file():
         raise ConfigError(f"plugin file {path} does not exist")
     module_name = f"omics_benchmark_plugin_{path.stem}"
@@ -69,6 +72,12 @@ def load_plugin_file(path: str | Path) -> None:
         spec.loader.exec_module(module)
     except Exception as exc:
         raise ConfigError(f"plugin file {path} failed to import: {type(exc).__name__}: {exc}") from exc
+    _PLUGIN_FILES.append(str(path))
+
+
+def plugin_files() -> tuple[str, ...]:
+    """Plugin files loaded in this process (job processes load them again)."""
+    return tuple(_PLUGIN_FILES)
 
 
 def get_generator(name: str) -> type[Generator]:

@@ -12,10 +12,10 @@ from typing import Any
 
 from benchmark import __version__
 from benchmark.errors import BenchmarkError
-from benchmark.jobs import Job, JobOutcome, run_job_in_process
+from benchmark.jobs import Job, JobOutcome, evaluate_output, run_job_in_process
 from benchmark.prepared import PreparedData, prepare
 from benchmark.protocols import ProtocolConfig
-from benchmark.registry import get_generator, resolve_generators
+from benchmark.registry import get_generator, plugin_files, resolve_generators
 from benchmark.splits import canonical_json, sha256_hex
 from benchmark.store import read_record, record_path, write_record
 
@@ -36,6 +36,7 @@ class LoadOptions:
     id_column: str | None = None
     log1p: bool = False
     drop_missing: bool = False
+    params: dict[str, Any] | None = None  # card parameter overrides, e.g. {"genes": "top-variance:1000"}
 
 
 @dataclass
@@ -55,6 +56,7 @@ class RunConfig:
     progress: bool = True
     load: LoadOptions = field(default_factory=LoadOptions)
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
+    metrics: tuple[str, ...] | None = None  # metric or family names; None = all
 
     @property
     def effective_timeout(self) -> float | None:
@@ -116,6 +118,7 @@ def make_job(config: RunConfig, data: PreparedData, name: str, seed: int) -> Job
         "hparams": hparams,
         "protocol": data.protocol,
         "protocol_info": data.view.info,
+        "metrics": data.metrics,
         "package_version": __version__,
     }
     return Job(
@@ -127,18 +130,20 @@ def make_job(config: RunConfig, data: PreparedData, name: str, seed: int) -> Job
         config_hash=sha256_hex(canonical_json(identity)),
         path=record_path(config.results_dir, data.folder, name, seed),
         memory_limit_gb=config.memory_limit_gb,
+        plugins=plugin_files(),
     )
 
 
 def execute(jobs: list[Job], data: PreparedData, config: RunConfig) -> Iterable[JobOutcome]:
-    """Run jobs in child processes, at most ``config.jobs`` at once, yielding each outcome as it ends."""
+    """Fit and sample in job processes, at most ``config.jobs`` at once; score each output here, where
+    the metric context is warm, and yield each outcome as it ends."""
     from multiprocessing.connection import wait
 
     from tqdm import tqdm
 
     if not jobs:
         return
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    context = job_process_context()
     queue = list(jobs)
     running: dict[Any, Running] = {}
     timeout = config.effective_timeout
@@ -148,18 +153,22 @@ def execute(jobs: list[Job], data: PreparedData, config: RunConfig) -> Iterable[
             while queue and len(running) < config.jobs:
                 job = queue.pop(0)
                 receiver, sender = context.Pipe(duplex=False)
-                process = context.Process(target=run_job_in_process, args=(job, data, sender), daemon=True)
+                process = context.Process(target=run_job_in_process, args=(job, data, sender))
                 process.start()
                 sender.close()
                 running[receiver] = Running(job, process, time.monotonic())
             wait(list(running) + [r.process.sentinel for r in running.values()], timeout=1.0)
             for receiver, state in list(running.items()):
                 drain(receiver, state)
-                if state.record is None and not state.process.is_alive():
+                if state.record is None and state.output is None and not state.process.is_alive():
                     state.process.join()
-                    drain(receiver, state)
-                    if state.record is None:
+                    drain(receiver, state)  # a message sent just before the process ended
+                    if state.record is None and state.output is None:
                         state.record = data.failure_record(state.job, "failed", died_message(state.process.exitcode))
+                if state.output is not None:
+                    bar.set_postfix_str(f"{state.job.label}: eval", refresh=True)
+                    state.record = evaluate_output(state.job, data, *state.output)
+                    state.output = None
                 elif state.record is None and timeout is not None and time.monotonic() - state.started > timeout:
                     kill(state.process)
                     state.record = data.failure_record(
@@ -183,24 +192,41 @@ def execute(jobs: list[Job], data: PreparedData, config: RunConfig) -> Iterable[
         bar.close()
 
 
+def job_process_context() -> Any:
+    """Start jobs from a fork server (spawn where there is none), never by forking this process.
+
+    The parent has already run BLAS/OpenMP code (and maybe torch) to compute the reference
+    scores; a child forked from it can deadlock in those thread pools. The fork server is a clean
+    process that preloads the job code once, so each job still starts in well under a second.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["benchmark.jobs", "benchmark.prepared", "metrics", "numpy", "sklearn"])
+    return context
+
+
 @dataclass
 class Running:
     job: Job
     process: Any
     started: float
     phase: str = "starting"
+    output: tuple[Any, dict[str, Any]] | None = None  # validated rows and compute figures, to score
     record: dict[str, Any] | None = None
 
 
 def drain(receiver: Any, state: Running) -> None:
-    """Read every message the job has sent so far: phase changes and, last, its record."""
+    """Read every message the job has sent so far: phase changes and, last, its output or a failure record."""
     try:
         while receiver.poll():
-            kind, payload = receiver.recv()
+            kind, *payload = receiver.recv()
             if kind == "phase":
-                state.phase = payload
-            elif kind == "record":
-                state.record = payload
+                state.phase = payload[0]
+            elif kind == "output":
+                state.output = payload
+            else:
+                state.record = payload[0]
     except (EOFError, OSError):
         pass
 

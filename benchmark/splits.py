@@ -80,7 +80,8 @@ def make_split(
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
     min_class_size: int = 10,
 ) -> Split:
-    """Drop classes below ``min_class_size``, then allocate each class (or its groups) to the parts."""
+    """Drop classes below ``min_class_size``, then allocate each class's samples, or whole groups
+    (patients, donors; stratified by their most common label), to the parts."""
     labels = dataset.labels.astype(str)
     counts = Counter(labels.tolist())
     dropped = {label: n for label, n in sorted(counts.items()) if n < min_class_size}
@@ -98,17 +99,18 @@ def make_split(
     order = order[rng.permutation(len(order))]
     assignment: dict[str, list[str]] = {part: [] for part in PARTS}
     groups = None if dataset.groups is None else dataset.groups.astype(str)
+    kept_rows = order[np.isin(labels[order], kept)]
+    units = group_units(kept_rows, groups)
+    strata = [unit_stratum(labels[unit]) for unit in units]
     for label in kept:
-        rows = order[labels[order] == label]
-        units = group_units(rows, groups)
-        if len(units) < 3:
-            raise DataError(
-                f"{dataset.dataset_id}: class {label!r} has {len(units)} independent "
-                f"{'groups' if groups is not None else 'samples'}; each class needs at least 3 to split"
-            )
-        for part, unit_ids in zip(PARTS, allocate(units, fractions), strict=True):
+        members = [unit for unit, stratum in zip(units, strata, strict=True) if stratum == label]
+        if groups is None and len(members) < 3:
+            raise DataError(f"{dataset.dataset_id}: class {label!r} has {len(members)} samples; "
+                            "each class needs at least 3 to split")
+        for part, unit_ids in zip(PARTS, allocate(members, fractions), strict=True):
             for unit in unit_ids:
-                assignment[part].extend(str(sid) for sid in dataset.sample_ids[units[unit]])
+                assignment[part].extend(str(sid) for sid in dataset.sample_ids[members[unit]])
+    check_every_class_in_every_part(dataset, assignment, kept)
     ids = {part: tuple(sorted(assignment[part])) for part in PARTS}
     return Split(
         dataset_id=dataset.dataset_id,
@@ -123,8 +125,27 @@ def make_split(
     )
 
 
+def unit_stratum(unit_labels: np.ndarray) -> str:
+    """The class a unit is stratified by: its most common label (ties: the first in sorted order)."""
+    counts = Counter(unit_labels.tolist())
+    return min(counts, key=lambda label: (-counts[label], label))
+
+
+def check_every_class_in_every_part(dataset: OmicsDataset, assignment: dict[str, list[str]], kept: list[str]) -> None:
+    position = {str(sid): i for i, sid in enumerate(dataset.sample_ids)}
+    for part, ids in assignment.items():
+        present = {str(dataset.labels[position[sid]]) for sid in ids}
+        missing = [label for label in kept if label not in present]
+        if missing:
+            raise DataError(
+                f"{dataset.dataset_id}: after keeping each {dataset.info.get('group_key', 'group')} in one part, "
+                f"the {part} part has no sample of {missing}; those classes have too few independent groups"
+            )
+
+
 def group_units(rows: np.ndarray, groups: np.ndarray | None) -> list[np.ndarray]:
-    """Units that must stay together: single rows, or all rows of one group, in shuffled order."""
+    """Units that must stay together: single rows, or all rows of one group (across classes), in
+    shuffled order."""
     if groups is None:
         return [np.array([r]) for r in rows]
     first_seen: dict[str, list[int]] = {}
@@ -134,12 +155,13 @@ def group_units(rows: np.ndarray, groups: np.ndarray | None) -> list[np.ndarray]
 
 
 def allocate(units: list[np.ndarray], fractions: tuple[float, float, float]) -> list[list[int]]:
-    """Greedy allocation of units to parts by row count, each part getting at least one unit."""
+    """Greedy allocation of units to parts by row count, each part getting one unit first."""
     sizes = np.array([len(u) for u in units])
     target = np.asarray(fractions) * sizes.sum()
-    parts: list[list[int]] = [[0], [1], [2]] if len(units) >= 3 else [[], [], []]
-    filled = np.array([sizes[0], sizes[1], sizes[2]], dtype=float)
-    for unit in range(3, len(units)):
+    first = min(3, len(units))
+    parts: list[list[int]] = [[i] if i < first else [] for i in range(3)]
+    filled = np.array([sizes[i] if i < first else 0 for i in range(3)], dtype=float)
+    for unit in range(first, len(units)):
         deficit = (target - filled) / np.maximum(target, 1e-9)
         part = int(np.argmax(deficit))
         parts[part].append(unit)

@@ -91,7 +91,7 @@ def register_metric(
 
 def metrics_for(modality: str | None = None) -> list[MetricSpec]:
     """Registered metrics (all families loaded) applicable to ``modality`` (all if None)."""
-    from . import fidelity, genomics, privacy, utility  # noqa: F401  (registration side effects)
+    from . import expression, fidelity, genomics, inference, privacy, utility  # noqa: F401  (registration side effects)
 
     return [s for s in REGISTRY.values() if modality is None or modality in s.modalities]
 

@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .base import HIGHER, INFO, LOWER, register_metric, target
-from .space import TAG_CV, TAG_MMD, Comparison, Points, derive_seed, knn_self, single_thread_blas
+from .space import (
+    TAG_CV,
+    TAG_MMD,
+    Comparison,
+    Points,
+    derive_seed,
+    knn_self,
+    proportional_counts,
+    single_thread_blas,
+    stratified_indices,
+)
 
 K_PR = 3  # improved precision/recall (Kynkäänniemi et al.)
 K_DC = 5  # density/coverage (Naeem et al.)
 MMD_POOL = 2000
+N_ALPHA = 30  # α, β grid: linspace(0, 1, 30)
+DETECT_MLP_EPOCHS = 200
+DETECT_MLP_MAX_TRAIN = 4000  # training rows per fold of the MLP detector (speed; see docs/metrics.md)
+N_PC_CURVE = 20  # principal components in the explained-variance curves
+PC_EXACT_MAX = 2000  # exact eigenvalues when min(rows, features) is at most this
+KS_ALPHA = 0.05
+TAG_PCV = 111
 
 
-def knn_scores(
+def knn_pass(
     real: Points, fake: Points, real_knn: np.ndarray, fake_knn: np.ndarray, k_pr: int = K_PR, k_dc: int = K_DC
-) -> dict[str, float]:
-    """Precision, recall (k_pr) and density, coverage (k_dc) from one blocked pass; ``<=`` rule.
+) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """One blocked fake x real pass: P/R (k_pr), D/C (k_dc) with the ``<=`` rule, and for every real
+    row the distance to and index of its nearest fake row (reused by β-recall).
 
     ``real_knn``/``fake_knn`` are the ascending self-excluded k-NN distances of each set.
     """
@@ -23,18 +43,32 @@ def knn_scores(
     precision_hit = np.zeros(len(fake), dtype=bool)
     recall_hit = np.zeros(len(real), dtype=bool)
     nearest_fake = np.full(len(real), np.inf)
+    nearest_idx = np.zeros(len(real), dtype=np.int64)
+    cols = np.arange(len(real))
     density_count = 0
     for start, stop, dist in fake.blocks(real):  # dist: fake rows x real rows
         precision_hit[start:stop] = (dist <= r_pr).any(axis=1)
         density_count += int((dist <= r_dc).sum())
         recall_hit |= (dist <= s_pr[start:stop, None]).any(axis=0)
-        np.minimum(nearest_fake, dist.min(axis=0), out=nearest_fake)
-    return {
+        arg = dist.argmin(axis=0)
+        best = dist[arg, cols]
+        better = best < nearest_fake
+        nearest_fake[better] = best[better]
+        nearest_idx[better] = arg[better] + start
+    scores = {
         "precision": float(precision_hit.mean()),
         "recall": float(recall_hit.mean()),
         "density": density_count / (k_dc * len(fake)),
         "coverage": float((nearest_fake <= r_dc).mean()),
     }
+    return scores, nearest_fake, nearest_idx
+
+
+def knn_scores(
+    real: Points, fake: Points, real_knn: np.ndarray, fake_knn: np.ndarray, k_pr: int = K_PR, k_dc: int = K_DC
+) -> dict[str, float]:
+    """Precision, recall (k_pr) and density, coverage (k_dc) from one blocked pass; ``<=`` rule."""
+    return knn_pass(real, fake, real_knn, fake_knn, k_pr, k_dc)[0]
 
 
 def prdc(real: np.ndarray, fake: np.ndarray, k_pr: int = K_PR, k_dc: int = K_DC) -> dict[str, float]:
@@ -44,8 +78,12 @@ def prdc(real: np.ndarray, fake: np.ndarray, k_pr: int = K_PR, k_dc: int = K_DC)
     return knn_scores(R, S, knn_self(R, k), knn_self(S, k), k_pr, k_dc)
 
 
+def _knn_pass(c: Comparison) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    return c.get("knn_pass", lambda: knn_pass(c.ctx.R_emb, c.S_emb, c.ctx.R_knn, c.S_knn))
+
+
 def _knn(c: Comparison) -> dict[str, float]:
-    return c.get("knn_scores", lambda: knn_scores(c.ctx.R_emb, c.S_emb, c.ctx.R_knn, c.S_knn))
+    return _knn_pass(c)[0]
 
 
 @register_metric("precision_recall", "fidelity", scores={"precision": HIGHER, "recall": HIGHER})
@@ -180,27 +218,62 @@ def correlation(c: Comparison) -> dict[str, float]:
     return correlation_scores(c.ctx.R_std, c.S_std)
 
 
-def c2st_auc(A: np.ndarray, B: np.ndarray, seed: int, folds: int = 5) -> float:
-    """Out-of-fold ROC AUC of logistic regression separating A (label 0) from B (label 1)."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
+def _detector(kind: str, seed: int, n_train: int = 0) -> Any:
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    if kind == "lr":
+        model = LogisticRegression(C=1.0, solver="lbfgs", max_iter=2000)
+    elif kind == "mlp":
+        model = MLPClassifier(
+            hidden_layer_sizes=(256,),
+            activation="relu",
+            solver="adam",
+            learning_rate_init=1e-3,
+            alpha=1e-4,
+            early_stopping=n_train >= 1000,  # as in metrics.utility: a validation split of >= 100 rows
+            validation_fraction=0.1,
+            max_iter=DETECT_MLP_EPOCHS,
+            random_state=seed,
+        )
+    else:
+        raise ValueError(f"unknown detector {kind!r}")
+    return make_pipeline(StandardScaler(), model)
+
+
+def c2st_auc(
+    A: np.ndarray, B: np.ndarray, seed: int, folds: int = 5, model: str = "lr", max_train: int | None = None
+) -> float:
+    """Out-of-fold ROC AUC of a classifier separating A (label 0) from B (label 1).
+
+    ``model``: ``lr`` (logistic regression, C = 1) or ``mlp`` (256 ReLU units, early stopping); a
+    StandardScaler is fit inside each fold. ``max_train`` caps the training rows of each fold
+    (stratified subsample drawn with ``seed``); every out-of-fold row is still scored.
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
     X = np.vstack([A, B])
+    if model == "mlp":
+        X = X.astype(np.float32)  # sklearn's MLP keeps float32: half the matrix-product time
     y = np.r_[np.zeros(len(A), dtype=int), np.ones(len(B), dtype=int)]
     oof = np.empty(len(y))
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    rng = np.random.default_rng(seed)
     for train, test in cv.split(X, y):
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, solver="lbfgs", max_iter=2000))
+        if max_train is not None and len(train) > max_train:
+            keep = stratified_indices(y[train], proportional_counts(y[train], 2, max_train), int(rng.integers(2**31)))
+            train = train[keep]
+        clf = _detector(model, seed, len(train))
         with warnings.catch_warnings(), single_thread_blas():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X[train], y[train])
-        oof[test] = model.predict_proba(X[test])[:, 1]
+            clf.fit(X[train], y[train])
+        oof[test] = clf.predict_proba(X[test])[:, 1]
     return float(roc_auc_score(y, oof))
 
 
@@ -208,3 +281,196 @@ def c2st_auc(A: np.ndarray, B: np.ndarray, seed: int, folds: int = 5) -> float:
 def detect_lr(c: Comparison) -> dict[str, float]:
     """Classifier two-sample test: logistic regression AUC, test (0) vs scored set (1), 5-fold CV in ``std``."""
     return {"detect_lr_auc": c2st_auc(c.ctx.R_std, c.S_std, derive_seed(c.ctx.seed, TAG_CV))}
+
+
+@register_metric("detect_mlp", "fidelity", scores={"detect_mlp_auc": target(0.5)})
+def detect_mlp(c: Comparison) -> dict[str, float]:
+    """Classifier two-sample test with an MLP (256 ReLU, early stopping, <= 200 epochs), 5-fold CV in ``std``."""
+    auc = c2st_auc(
+        c.ctx.R_std,
+        c.S_std,
+        derive_seed(c.ctx.seed, TAG_CV),
+        model="mlp",
+        max_train=DETECT_MLP_MAX_TRAIN,
+    )
+    return {"detect_mlp_auc": auc}
+
+
+# ---- α-precision, β-recall, authenticity (Alaa et al. 2022, spec §1) ------------------------------
+
+
+def alpha_beta_scores(
+    R: np.ndarray,
+    S: np.ndarray,
+    r1_R: np.ndarray,
+    nearest_d: np.ndarray,
+    nearest_idx: np.ndarray,
+    n_grid: int = N_ALPHA,
+) -> dict[str, float]:
+    """ΔP_α and ΔR_β with the naive ball embedding (centres = means of R and S).
+
+    ``r1_R``: distance of each real row to its nearest other real row; ``nearest_d``/``nearest_idx``:
+    distance to and index of each real row's nearest synthetic row. P_α = share of S within the
+    α-quantile radius of ‖x − c_R‖ over R; R_β = share of R whose nearest synthetic ŷ is in the
+    β-quantile ball around c_S and within r_1(x; R) of x. Δ = 1 − 2·mean |curve − grid|.
+    """
+    grid = np.linspace(0.0, 1.0, n_grid)
+    d_real = np.linalg.norm(R - R.mean(axis=0), axis=1)
+    d_fake_to_real = np.linalg.norm(S - R.mean(axis=0), axis=1)
+    rho = np.quantile(d_real, grid)
+    p_alpha = (d_fake_to_real[:, None] <= rho[None, :]).mean(axis=0)
+    d_fake = np.linalg.norm(S - S.mean(axis=0), axis=1)
+    q = np.quantile(d_fake, grid)
+    close = nearest_d <= r1_R
+    r_beta = ((d_fake[nearest_idx][:, None] <= q[None, :]) & close[:, None]).mean(axis=0)
+    return {
+        "alpha_precision": float(1.0 - 2.0 * np.abs(p_alpha - grid).mean()),
+        "beta_recall": float(1.0 - 2.0 * np.abs(r_beta - grid).mean()),
+    }
+
+
+@register_metric("alpha_beta", "fidelity", scores={"alpha_precision": HIGHER, "beta_recall": HIGHER})
+def alpha_beta(c: Comparison) -> dict[str, float]:
+    """α-precision and β-recall (Alaa et al. 2022, naive ball embedding) in the embedding space."""
+    _, nearest_d, nearest_idx = _knn_pass(c)
+    return alpha_beta_scores(c.ctx.R_emb.X, c.S_emb.X, c.ctx.R_knn[:, 0], nearest_d, nearest_idx)
+
+
+def authentic_rows(train: Points, train_r1: np.ndarray, fake: Points) -> np.ndarray:
+    """Per fake row y: with x* its nearest train row, is d(y, x*) > r_1(x*; train)? (Alaa et al.,
+    evaluated per synthetic point.) An exact copy (distance 0) is never authentic."""
+    out = np.zeros(len(fake), dtype=bool)
+    for start, stop, D in fake.blocks(train):
+        arg = D.argmin(axis=1)
+        out[start:stop] = D[np.arange(stop - start), arg] > train_r1[arg]
+    return out
+
+
+def _train_emb(c: Comparison) -> tuple[Points, np.ndarray]:
+    """The full train split in the embedding space and its 1-NN radii (cached in the context)."""
+    ctx = c.ctx
+
+    def make() -> tuple[Points, np.ndarray]:
+        Z = None if ctx.modality == "genotype" else ctx.T_std
+        T = Points(ctx.to_embedding(ctx.split.train_X, Z))
+        return T, knn_self(T, 1)[:, 0]
+
+    return ctx.cache.get("T_emb_r1", make)
+
+
+@register_metric("authenticity", "fidelity", scores={"authenticity": target(None)})
+def authenticity(c: Comparison) -> dict[str, float]:
+    """Share of scored rows farther from their nearest train row than that row's own 1-NN radius."""
+    T, r1 = _train_emb(c)
+    return {"authenticity": float(authentic_rows(T, r1, c.S_emb).mean())}
+
+
+# ---- Fréchet distance in the classifier embedding ---------------------------------------------------
+
+
+@register_metric("fd_emb", "fidelity", scores={"fd_emb": LOWER})
+def fd_emb(c: Comparison) -> dict[str, float]:
+    """Fréchet distance in the 16-d embedding of an MLP classifier trained on ``std`` train (``emb``)."""
+    from .embedding import to_emb
+
+    ctx = c.ctx
+    R = ctx.cache.get("R_embnet", lambda: to_emb(ctx, ctx.R_std))
+    S = c.get("S_embnet", lambda: to_emb(ctx, c.S_std))
+    return {"fd_emb": frechet_distance(R, S)}
+
+
+# ---- per-feature Wasserstein-1 and Kolmogorov-Smirnov -------------------------------------------------
+
+
+def marginal_distances(A: np.ndarray, B: np.ndarray, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column Wasserstein-1 and two-sample KS statistics between the rows of A and of B.
+
+    Both from the empirical CDFs on the pooled sorted values: W1 = Σ |F_A − F_B|·Δt, KS = max
+    |F_A − F_B| at the last position of each run of tied values (right-continuous ECDFs). Columns
+    are processed in blocks so only one block of the pooled matrix is sorted at a time.
+    """
+    A, B = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
+    n, m = len(A), len(B)
+    G = A.shape[1]
+    w1, ks = np.empty(G), np.empty(G)
+    for s in range(0, G, block):
+        # features as rows (contiguous), pooled samples along the last axis
+        pooled = np.concatenate([A[:, s : s + block].T, B[:, s : s + block].T], axis=1)
+        order = np.argsort(pooled, axis=1)  # order within ties is irrelevant (see above)
+        t = np.take_along_axis(pooled, order, axis=1)
+        from_a = order < n
+        diff = np.cumsum(from_a, axis=1) / n - np.cumsum(~from_a, axis=1) / m
+        del order, from_a
+        gaps = np.diff(t, axis=1)
+        w1[s : s + block] = np.einsum("ji,ji->j", np.abs(diff[:, :-1]), gaps)
+        last_of_run = np.ones_like(t, dtype=bool)
+        last_of_run[:, :-1] = gaps > 0
+        ks[s : s + block] = np.where(last_of_run, np.abs(diff), 0.0).max(axis=1)
+    return w1, ks
+
+
+def worst_decile_mean(v: np.ndarray) -> float:
+    """Mean of the largest ⌈10 %⌉ of the values."""
+    k = max(1, int(np.ceil(0.1 * len(v))))
+    return float(np.partition(v, len(v) - k)[len(v) - k :].mean())
+
+
+def ks_critical(n: int, m: int, alpha: float = KS_ALPHA) -> float:
+    """Asymptotic two-sample KS critical value c(α)·√((n + m)/(n·m)), c(α) = √(−ln(α/2)/2)."""
+    return float(np.sqrt(-np.log(alpha / 2.0) / 2.0) * np.sqrt((n + m) / (n * m)))
+
+
+def _marginals(c: Comparison) -> tuple[np.ndarray, np.ndarray]:
+    return c.get("marginal_w1_ks", lambda: marginal_distances(c.ctx.R_std, c.S_std))
+
+
+@register_metric("wasserstein", "fidelity", scores={"w1_mean": LOWER, "w1_worst_decile": LOWER})
+def wasserstein(c: Comparison) -> dict[str, float]:
+    """Per-feature Wasserstein-1 in ``std``: mean over features and mean of the worst 10 % of features."""
+    w1, _ = _marginals(c)
+    return {"w1_mean": float(w1.mean()), "w1_worst_decile": worst_decile_mean(w1)}
+
+
+@register_metric(
+    "ks", "fidelity", scores={"ks_mean": LOWER, "ks_worst_decile": LOWER, "ks_reject_frac": LOWER}
+)
+def ks(c: Comparison) -> dict[str, float]:
+    """Per-feature two-sample KS statistic in ``std``: mean, worst-decile mean, share above the α = 0.05 critical value."""
+    _, stat = _marginals(c)
+    crit = ks_critical(len(c.ctx.R_y), len(c.S_y))
+    return {
+        "ks_mean": float(stat.mean()),
+        "ks_worst_decile": worst_decile_mean(stat),
+        "ks_reject_frac": float((stat > crit).mean()),
+    }
+
+
+# ---- variance explained by the top principal components -------------------------------------------
+
+
+def pc_variance_curve(Z: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Cumulative share of the total variance of Z explained by Z's own first k principal components."""
+    Zc = np.asarray(Z, dtype=np.float64) - np.mean(Z, axis=0)
+    total = float(np.einsum("ij,ij->", Zc, Zc))
+    if total <= 0:
+        raise ValueError("the set has zero total variance")
+    k = min(k, min(Zc.shape) - 1) if min(Zc.shape) > 1 else 1
+    if min(Zc.shape) <= PC_EXACT_MAX:  # exact: eigenvalues of the smaller Gram matrix
+        gram = Zc.T @ Zc if Zc.shape[1] <= Zc.shape[0] else Zc @ Zc.T
+        lam = np.clip(np.linalg.eigvalsh(gram)[::-1][:k], 0.0, None)
+    else:  # many rows and features: randomized SVD (accurate for the decaying spectra of omics data)
+        from sklearn.utils.extmath import randomized_svd
+
+        lam = randomized_svd(Zc, k, n_oversamples=20, n_iter=7, random_state=seed)[1] ** 2
+    return np.cumsum(lam) / total
+
+
+@register_metric("pc_variance", "fidelity", scores={"pc_variance_error": LOWER})
+def pc_variance(c: Comparison) -> dict[str, float]:
+    """Mean |difference| of the cumulative explained-variance curves (first 20 PCs of each set) of R and S in ``std``."""
+    ctx = c.ctx
+    seed = derive_seed(ctx.seed, TAG_PCV)
+    real = ctx.cache.get("R_pc_curve", lambda: pc_variance_curve(ctx.R_std, N_PC_CURVE, seed))
+    fake = pc_variance_curve(c.S_std, N_PC_CURVE, seed)
+    k = min(len(real), len(fake))
+    return {"pc_variance_error": float(np.abs(real[:k] - fake[:k]).mean())}

@@ -48,6 +48,27 @@ def single_thread_blas() -> AbstractContextManager[Any]:
 # Blocked distances
 
 
+GPU_MIN_WORK = 1 << 27  # multiply-adds in one distance block above which a CUDA device is used
+_CUDA: list[Any] = []  # [torch module or None], decided once
+
+
+def _cuda_torch() -> Any:
+    """torch if a CUDA device is usable, else None. Decided once per process; torch is imported only
+    when it is installed and an NVIDIA or ROCm device node exists, so CPU-only runs never load it."""
+    if not _CUDA:
+        import importlib.util
+        import os
+
+        torch = None
+        nodes = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/proc/driver/nvidia")
+        if importlib.util.find_spec("torch") is not None and any(os.path.exists(n) for n in nodes):
+            import torch as _torch
+
+            torch = _torch if _torch.cuda.is_available() else None
+        _CUDA.append(torch)
+    return _CUDA[0]
+
+
 class Points:
     """Rows prepared for blocked distances: Euclidean on floats, or L1 on 0/1/2 dosages.
 
@@ -75,7 +96,7 @@ class Points:
 
     def distances(self, other: Points, start: int, stop: int, squared: bool = False) -> np.ndarray:
         """Distances from rows ``start:stop`` of self to every row of ``other`` (float64, in place ops)."""
-        d = (self.X[start:stop] @ other.X.T).astype(np.float64, copy=False)
+        d = self._product(other, start, stop)
         d *= -2.0
         d += self.sq[start:stop, None]
         d += other.sq[None, :]
@@ -83,6 +104,17 @@ class Points:
             return d
         d[d < _SNAP * (self.sq[start:stop, None] + other.sq.max())] = 0.0
         return d if squared else np.sqrt(d, out=d)
+
+    def _product(self, other: Points, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of self times other.T in float64; on a CUDA device for large blocks."""
+        torch = _cuda_torch() if (stop - start) * len(other) * self.X.shape[1] >= GPU_MIN_WORK else None
+        if torch is None:
+            return (self.X[start:stop] @ other.X.T).astype(np.float64, copy=False)
+        dev = getattr(other, "_cuda_X", None)
+        if dev is None:
+            dev = other._cuda_X = torch.from_numpy(other.X).to("cuda", torch.float64)
+        block = torch.from_numpy(self.X[start:stop]).to("cuda", torch.float64)
+        return (block @ dev.T).cpu().numpy()
 
     def blocks(self, other: Points, squared: bool = False) -> Iterator[tuple[int, int, np.ndarray]]:
         step = self.block_rows(other)

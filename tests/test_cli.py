@@ -42,7 +42,7 @@ def test_check_generator_exit_codes(capsys):
 
 
 def run_cli(capsys, *args):
-    code = main(["run", "--no-progress", "--seeds", "1", "--generators", "marginals", *args])
+    code = main(["run", "--no-progress", "--seeds", "1", "--generators", "marginals", "--metrics", "dcr", *args])
     return code, capsys.readouterr().err
 
 

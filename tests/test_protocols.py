@@ -3,12 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import blob_table
 
 from benchmark.errors import ConfigError
 from benchmark.protocols import Part, ProtocolConfig, biased_view, small_n_view, stratified_rows
 from benchmark.runner import LoadOptions, RunConfig, run
 from benchmark.store import iter_records
-from conftest import blob_table
 
 NAMES = ("a", "b", "c", "d")
 
@@ -16,7 +16,7 @@ NAMES = ("a", "b", "c", "d")
 def parts(counts=(100, 80, 40, 20), seed=0):
     rng = np.random.default_rng(seed)
     made = {}
-    for k, name in enumerate(("train", "holdout", "test")):
+    for name in ("train", "holdout", "test"):
         scale = 1.0 if name == "train" else 0.33
         y = np.repeat(np.arange(len(counts)), [max(3, int(c * scale)) for c in counts])
         made[name] = Part(rng.normal(size=(len(y), 4)) + y[:, None], y, np.array([f"{name}{i}" for i in range(len(y))]))
@@ -79,7 +79,7 @@ def imbalanced_csv(tmp_path_factory):
 def test_biased_run_records_the_protocol_and_repair_scores(imbalanced_csv, tmp_path):
     summary = run(RunConfig(dataset=str(imbalanced_csv), generators="gaussian", seeds=1, results_dir=tmp_path,
                             progress=False, load=LoadOptions(label_column="label"),
-                            protocol=ProtocolConfig(name="biased", biased_fraction=0.05)))
+                            protocol=ProtocolConfig(name="biased", biased_fraction=0.05), metrics=("tstr_lr",)))
     assert summary.failed == [] and summary.folders == ["imb@biased"]
     (record,) = iter_records(tmp_path, "imb@biased")
     assert record["protocol"] == "biased"

@@ -12,13 +12,15 @@ from benchmark.runner import LoadOptions, RunConfig, run
 from benchmark.store import iter_records, read_record
 
 FAULTY = str(ROOT / "tests" / "plugins" / "faulty.py")
+LIGHT = ("precision_recall", "exact_match", "dcr", "mia", "tstr_lr")  # what these tests read
 
 
 @pytest.fixture(scope="module")
 def pbmc_results(tmp_path_factory):
     """gaussian and copy-train on the default dataset, one seed (shared by the pbmc68k tests)."""
     results = tmp_path_factory.mktemp("pbmc-results")
-    summary = run(RunConfig(generators="gaussian,copy-train", seeds=1, results_dir=results, progress=False))
+    summary = run(RunConfig(generators="gaussian,copy-train", seeds=1, results_dir=results, progress=False,
+                            metrics=LIGHT))
     assert summary.failed == []
     return results
 
@@ -55,12 +57,23 @@ def test_gaussian_dcr_share_is_one_half_when_classes_are_well_sampled(tmp_path):
     path = tmp_path / "wide.csv"
     frame.to_csv(path, index=False)
     run(RunConfig(dataset=str(path), generators="gaussian,copy-train", seeds=1, results_dir=tmp_path / "r",
-                  progress=False, load=LoadOptions(label_column="label")))
+                  progress=False, load=LoadOptions(label_column="label"), metrics=LIGHT))
     gaussian = scores(tmp_path / "r", "gaussian", folder="wide")["metrics"]
     copy = scores(tmp_path / "r", "copy-train", folder="wide")["metrics"]
     assert abs(gaussian["dcr_share"]["value"] - 0.5) <= 0.1
     assert abs(gaussian["mia_auc"]["value"] - 0.5) <= 0.1
     assert copy["dcr_share"]["value"] >= 0.95 and copy["exact_match_rate"]["value"] == 1.0
+
+
+def test_metric_selection_by_family_and_name(tmp_path):
+    from benchmark.errors import ConfigError
+
+    run(RunConfig(generators="marginals", seeds=1, results_dir=tmp_path, progress=False, metrics=("privacy", "mmd")))
+    record = scores(tmp_path, "marginals")
+    assert {s["family"] for s in record["metrics"].values()} == {"privacy", "fidelity"}
+    assert "mmd" in record["metrics"] and "precision" not in record["metrics"]
+    with pytest.raises(ConfigError, match="neither a metric nor a family"):
+        run(RunConfig(generators="marginals", seeds=1, results_dir=tmp_path, progress=False, metrics=("nope",)))
 
 
 def test_record_has_the_documented_blocks(pbmc_results):
@@ -83,7 +96,7 @@ def test_record_has_the_documented_blocks(pbmc_results):
 
 
 def test_same_seed_gives_identical_records(pbmc_results, tmp_path):
-    run(RunConfig(generators="gaussian", seeds=1, results_dir=tmp_path, progress=False))
+    run(RunConfig(generators="gaussian", seeds=1, results_dir=tmp_path, progress=False, metrics=LIGHT))
     first = scores(pbmc_results, "gaussian")
     again = scores(tmp_path, "gaussian")
     for block in ("metrics", "metric_failures", "projection", "dataset", "generator", "config_hash"):
@@ -91,12 +104,15 @@ def test_same_seed_gives_identical_records(pbmc_results, tmp_path):
 
 
 def test_rerun_skips_finished_jobs_and_resumes_missing_ones(pbmc_results):
-    again = run(RunConfig(generators="gaussian,copy-train", seeds=1, results_dir=pbmc_results, progress=False))
+    again = run(RunConfig(generators="gaussian,copy-train", seeds=1, results_dir=pbmc_results, progress=False,
+                          metrics=LIGHT))
     assert again.done == [] and sorted(again.skipped) == ["pbmc68k/copy-train/seed-0", "pbmc68k/gaussian/seed-0"]
     (pbmc_results / "pbmc68k" / "copy-train" / "seed-0.json").unlink()  # as if the run was killed
-    resumed = run(RunConfig(generators="gaussian,copy-train", seeds=1, results_dir=pbmc_results, progress=False))
+    resumed = run(RunConfig(generators="gaussian,copy-train", seeds=1, results_dir=pbmc_results, progress=False,
+                            metrics=LIGHT))
     assert resumed.done == ["pbmc68k/copy-train/seed-0"] and resumed.skipped == ["pbmc68k/gaussian/seed-0"]
-    forced = run(RunConfig(generators="gaussian", seeds=1, results_dir=pbmc_results, force=True, progress=False))
+    forced = run(RunConfig(generators="gaussian", seeds=1, results_dir=pbmc_results, force=True, progress=False,
+                           metrics=LIGHT))
     assert forced.done == ["pbmc68k/gaussian/seed-0"]
 
 
@@ -118,7 +134,7 @@ def test_failing_generators_give_records_and_the_run_goes_on(blob_csv, tmp_path)
     config = RunConfig(
         dataset=str(blob_csv), generators="faulty-crash,faulty-nan,faulty-hang,faulty-killed,faulty-memory,marginals",
         seeds=1, results_dir=tmp_path, timeout_s=20, memory_limit_gb=3, jobs=2, progress=False,
-        load=LoadOptions(label_column="tissue"),
+        load=LoadOptions(label_column="tissue"), metrics=LIGHT,
     )
     summary = run(config)
     assert summary.done == ["blobs/marginals/seed-0"]
@@ -154,7 +170,7 @@ def test_cli_run_and_publish_on_a_csv(blob_csv, tmp_path, capsys):
 
 def test_genotype_run_reports_genomics_metrics(tmp_path):
     summary = run(RunConfig(dataset="sim-ooa", generators="marginals", seeds=1, budget="smoke",
-                            results_dir=tmp_path, progress=False))
+                            results_dir=tmp_path, progress=False, metrics=("genomics", "dcr")))
     assert summary.failed == []
     record = json.loads((tmp_path / "sim-ooa~smoke" / "marginals" / "seed-0.json").read_text())
     families = {score["family"] for score in record["metrics"].values()}

@@ -85,3 +85,25 @@ def test_tampered_split_file_is_not_trusted(tmp_path):
     path = split_path(tmp_path, "toy", "1")
     path.write_text(path.read_text().replace('"s0000"', '"s9999"'))
     assert load_split(path) is None
+
+
+def test_groups_spanning_two_classes_stay_in_one_part():
+    # 40 patients with a tumour and a normal sample, 40 with a tumour only
+    labels = ["tumour", "normal"] * 40 + ["tumour"] * 40
+    groups = [f"p{i // 2}" for i in range(80)] + [f"q{i}" for i in range(40)]
+    ds = dataset(labels, groups)
+    split = make_split(ds)
+    part_of = {sid: part for part, ids in split.ids.items() for sid in ids}
+    for g in set(groups):
+        members = [sid for sid, grp in zip(ds.sample_ids, groups, strict=True) if grp == g]
+        assert len({part_of[m] for m in members}) == 1, g
+    idx = split.indices(ds)
+    for part in ("train", "holdout", "test"):
+        assert set(ds.labels[idx[part]]) == {"tumour", "normal"}
+
+
+def test_too_few_groups_for_a_class_is_a_clear_error():
+    labels = ["a"] * 30 + ["b"] * 20
+    groups = [f"g{i}" for i in range(30)] + ["big"] * 10 + ["big2"] * 10  # class b: two groups only
+    with pytest.raises(DataError, match="has no sample of \\['b'\\]"):
+        make_split(dataset(labels, groups))

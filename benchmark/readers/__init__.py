@@ -41,6 +41,7 @@ class Parsed:
     label_column: str | None = None
     positions: np.ndarray | None = None
     modality: str | None = None  # set when the format fixes it (VCF → genotype)
+    haplotypes: np.ndarray | None = None  # VCF with haplotypes=True: samples x 2 x features int8
     notes: list[str] = field(default_factory=list)
 
 

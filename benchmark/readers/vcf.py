@@ -6,11 +6,17 @@ genotypes. The GT field is located through FORMAT; phased ``a|b`` and unphased `
 calls are read, dosage = number of ALT alleles. A call with a missing allele (``.``) is missing:
 a SNP with more than 1 % missing calls is dropped, otherwise its missing calls are imputed with
 the SNP's most frequent dosage (counts go to the notes).
+
+``read_vcf(path, haplotypes=True)`` also returns the two alleles of every call (samples x 2 x SNPs,
+int8, in GT order: phased files give the haplotypes). A zip archive holding one ``.vcf`` (or
+``.vcf.gz``) member is read directly (the PG-cGAN ``HLA.recode.vcf.zip``).
 """
 
 from __future__ import annotations
 
 import gzip
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -36,16 +42,43 @@ def _gt_table() -> dict[str, int]:
 _GT = _gt_table()
 
 
+def _zip_member(archive: zipfile.ZipFile, path: Path) -> str:
+    names = [n for n in archive.namelist() if n.lower().endswith((".vcf", ".vcf.gz")) and "__MACOSX" not in n]
+    if len(names) != 1:
+        raise DataError(f"{path.name}: expected one .vcf member in the zip archive, found {names or 'none'}")
+    return names[0]
+
+
 def _open(path: Path):
     with open(path, "rb") as handle:
         magic = handle.read(2)
+    if magic == b"PK":
+        archive = zipfile.ZipFile(path)
+        member = _zip_member(archive, path)
+        raw = archive.open(member)
+        if member.lower().endswith(".gz"):
+            raw = gzip.GzipFile(fileobj=raw)
+        return io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
     if magic == b"\x1f\x8b":  # gzip; BGZF is a series of gzip members, which gzip reads in turn
         return gzip.open(path, "rt", encoding="utf-8", errors="replace")
     return open(path, encoding="utf-8", errors="replace")
 
 
-def read_vcf(path: Path) -> Parsed:
+def _alleles(calls: list[str], n: int) -> np.ndarray | None:
+    """``n x 2`` int8 alleles of diploid calls (-1 missing); None when a call is malformed."""
+    joined = "".join(calls)
+    if len(joined) == 3 * n:  # fast path: every call is 'a|b' or 'a/b'
+        codes = np.frombuffer(joined.encode("ascii", "replace"), dtype=np.uint8).reshape(n, 3)[:, [0, 2]]
+        out = codes.astype(np.int16) - ord("0")
+        out[codes == ord(".")] = -1
+        if ((out >= -1) & (out <= 1)).all():
+            return out.astype(np.int8)
+    return None
+
+
+def read_vcf(path: Path, *, haplotypes: bool = False) -> Parsed:
     name = path.name
+    haps: list[np.ndarray] = []
     samples: list[str] | None = None
     rows: list[np.ndarray] = []
     chroms: list[str] = []
@@ -110,6 +143,11 @@ def read_vcf(path: Path) -> Parsed:
                         f"{name}: line {lineno}: malformed GT {calls[j]!r} for sample {samples[j]!r} "
                         "(expected a diploid call such as 0|1 or 0/1 with alleles 0, 1 or '.')"
                     ) from None
+                if haplotypes:
+                    pair = _alleles(calls, n)
+                    if pair is None:  # haploid or odd calls: fall back to the dosage (phase unknown)
+                        pair = np.stack([(row >= 1) * 1 - (row < 0), (row == 2) * 1 - (row < 0)], axis=1)
+                    haps.append(pair.astype(np.int8))
                 rows.append(row)
                 chroms.append(fields[0])
                 positions.append(int(fields[1]) if fields[1].isdigit() else -1)
@@ -135,13 +173,18 @@ def read_vcf(path: Path) -> Parsed:
     if (~keep).any():
         notes.append(f"dropped {int((~keep).sum())} SNPs with more than {MAX_MISSING:.0%} missing calls")
     G, missing = G[keep], missing[keep]
+    H = np.stack([haps[i] for i in np.flatnonzero(keep)]) if haplotypes else None  # SNPs x samples x 2
     if G.shape[0] == 0:
         raise DataError(f"{name}: every SNP has more than {MAX_MISSING:.0%} missing calls")
     imputed = np.flatnonzero(missing.any(axis=1))
     for i in imputed:
         row = G[i]
         counts = np.bincount(row[row >= 0], minlength=3)
-        row[row < 0] = int(np.argmax(counts))
+        fill = int(np.argmax(counts))
+        if H is not None:
+            gaps = row < 0
+            H[i, gaps, 0], H[i, gaps, 1] = int(fill >= 1), int(fill == 2)
+        row[row < 0] = fill
     if imputed.size:
         notes.append(
             f"imputed {int(missing.sum())} missing calls in {imputed.size} SNPs with the SNP's most frequent dosage"
@@ -164,4 +207,5 @@ def read_vcf(path: Path) -> Parsed:
         positions=pos,
         modality="genotype",
         notes=notes,
+        haplotypes=None if H is None else np.ascontiguousarray(H.transpose(1, 2, 0)),
     )

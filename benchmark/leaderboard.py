@@ -22,6 +22,7 @@ from benchmark.ranking import (
     ScoreSpec,
     best_keys,
     family_sort_key,
+    is_headline,
     rank_generators,
 )
 from benchmark.store import dataset_folders, iter_records, safe_name
@@ -401,28 +402,20 @@ def _control_footnote(board: Board) -> list[str]:
 
 
 def _family_section(board: Board, family: str) -> str:
+    """Headline scores in the main table; when the family has more, every score in a folded table."""
     specs = board.family_specs(family)
-    rows_from = [g for g in board.display_order() if g.ok]
-    headers = ["generator", *[s.name for s in specs]]
-    rows = [[REFERENCE_LABEL, *[fmt(s.reference) for s in specs]]]
-    best = {s.name: board.best(s) for s in specs}
-    partial = False
-    for g in rows_from:
-        row = [g.label]
-        for s in specs:
-            values = g.values(s.name)
-            text = fmt_mean_sd(values)
-            if values and len(values) < len(g.ok):
-                text += f" (n={len(values)})"
-                partial = True
-            if g.name in best[s.name]:
-                text = f"**{text}**"
-            row.append(text)
-        rows.append(row)
-    lines = [f"## {family.capitalize()}", "", _table(headers, rows, ["left", *["right"] * len(specs)]), ""]
+    headline = [s for s in specs if is_headline(s.name)]
+    lines = [f"## {family.capitalize()}", ""]
+    if headline and len(headline) < len(specs):
+        lines += [_score_table(board, headline), "",
+                  f"<details><summary>All {len(specs)} {family} scores</summary>", "",
+                  _score_table(board, specs), "", "</details>", ""]
+    else:
+        lines += [_score_table(board, specs), ""]
     lines.append("Direction: " + " · ".join(f"`{s.name}` {s.arrow}" for s in specs)
                  + " (↑ higher is better, ↓ lower is better, → v closest to v, → ref closest to the reference).")
-    if partial:
+    if any(len(g.values(s.name)) < len(g.ok) for g in board.display_order() if g.ok for s in specs
+           if g.values(s.name)):
         lines.append("")
         lines.append("(n=k): the score exists for only k of the generator's ok seeds (see Failures).")
     context = [s.name for s in specs if s.direction == "info"]
@@ -432,6 +425,25 @@ def _family_section(board: Board, family: str) -> str:
     if unranked:
         lines += ["", "Not ranked (unknown direction): " + ", ".join(f"`{n}`" for n in unranked) + "."]
     return "\n".join(lines)
+
+
+def _score_table(board: Board, specs: Sequence[ScoreSpec]) -> str:
+    """Reference row, then one row per generator with mean ± sd; the best ranked value in bold."""
+    headers = ["generator", *[s.name for s in specs]]
+    rows = [[REFERENCE_LABEL, *[fmt(s.reference) for s in specs]]]
+    best = {s.name: board.best(s) for s in specs}
+    for g in (g for g in board.display_order() if g.ok):
+        row = [g.label]
+        for s in specs:
+            values = g.values(s.name)
+            text = fmt_mean_sd(values)
+            if values and len(values) < len(g.ok):
+                text += f" (n={len(values)})"
+            if g.name in best[s.name]:
+                text = f"**{text}**"
+            row.append(text)
+        rows.append(row)
+    return _table(headers, rows, ["left", *["right"] * len(specs)])
 
 
 def _figures_section(board: Board, figures: Mapping[str, str]) -> str:

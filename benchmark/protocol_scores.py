@@ -1,5 +1,7 @@
 """Scores that only the biased and small-n protocols have: does synthetic data repair a real training set?
 
+Gains (``*_gain_*``) are ranked; baselines on real rows alone and row counts are context.
+
 Both add generated rows to the real training rows a protocol leaves, train a classifier on the
 union (train-standardised features) and score it on the whole real test split. The reference
 adds real holdout rows instead of generated ones, computed once per protocol view.
@@ -30,8 +32,7 @@ def protocol_scores(view: ProtocolView, context: Any, synthetic: np.ndarray, lab
     values = raw_protocol_scores(view, context, synthetic, labels)
     return {
         name: {"value": value, "reference": reference.get(name),
-               "direction": "info" if name.endswith("@0") or "_base_" in name else "higher",
-               "target": None, "family": "augmentation"}
+               "direction": "higher" if "_gain_" in name else "info", "target": None, "family": "augmentation"}
         for name, value in values.items()
     }
 
@@ -44,11 +45,14 @@ def raw_protocol_scores(view: ProtocolView, context: Any, extra_X: np.ndarray,
         from metrics.augmentation import augmentation_gain
 
         train, test = view.parts["train"], view.parts["test"]
-        return augmentation_gain(
+        scores = augmentation_gain(
             train.X, train.y, extra_X, extra_y, test.X, test.y, n_extra=tuple(view.info["n_fake"]),
             models=("lr", "mlp"), n_classes=len(view.class_names),
             seed=derive_seed(context.seed, TAG_SMALL_N), scaler_X=context.to_std,
         )
+        # keep the N-real-rows baseline (@0), the gains and the rows used; the rest is baseline + gain
+        return {name: value for name, value in scores.items()
+                if name.endswith("@0") or "_gain_" in name or name.startswith("aug_n_extra")}
     return {}
 
 

@@ -58,6 +58,28 @@ class ScoreSpec:
         return f"? ({self.direction})"
 
 
+HEADLINE_SCORES = (
+    # fidelity
+    "precision", "recall", "density", "coverage", "alpha_precision", "beta_recall", "authenticity",
+    "fd_pca", "fd_emb", "mmd", "corr_score", "w1_mean", "detect_lr_auc", "detect_mlp_auc",
+    # utility
+    "tstr_lr_accuracy", "tstr_mlp_accuracy", "tstr_rf_accuracy", "tstr_lr_macro_f1", "trtr_lr_accuracy",
+    "feature_overlap_frac", "de_lfc_corr", "de_tpr", "de_fpr", "de_ci_coverage",
+    "assoc_effect_corr", "assoc_tpr", "assoc_fpr", "assoc_ci_coverage",
+    # privacy
+    "exact_match_rate", "dcr_share", "mia_auc", "domias_auc", "aats_privacy_loss", "nndr_ratio",
+    # genomics
+    "af_corr", "maf_w1", "lost_variants_frac", "ld_error", "ld_decay_error", "fst_error", "gmm_emd",
+    "pop_pca_overlap",
+)
+HEADLINE_PREFIXES = ("bias_gain_", "aug_lr_gain_")
+
+
+def is_headline(name: str) -> bool:
+    """Scores shown in a family's main table; the others are in its full table below it."""
+    return name in HEADLINE_SCORES or name.startswith(HEADLINE_PREFIXES)
+
+
 def family_sort_key(family: str) -> tuple[int, str]:
     """Known families first in :data:`FAMILY_ORDER`, then the rest alphabetically."""
     return (FAMILY_ORDER.index(family), "") if family in FAMILY_ORDER else (len(FAMILY_ORDER), family)

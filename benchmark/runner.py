@@ -87,7 +87,8 @@ def run(config: RunConfig) -> RunSummary:
         names = resolve_generators(config.generators, data.meta.modality)
         if not names:
             raise BenchmarkError(f"no registered generator supports the modality {data.meta.modality!r}")
-        summary.folders.append(data.folder)
+        if data.folder not in summary.folders:
+            summary.folders.append(data.folder)
         pending: list[Job] = []
         seeds = data.view.seeds if data.view.seeds is not None else range(config.seeds)
         for name in names:

@@ -24,6 +24,7 @@ from .base import ALL_MODALITIES, MetricSpec, metrics_for
 N_MAX = 5000
 K_MAX = 10
 N_PCS = 50
+PRIVACY_PCA_ROWS = 6000
 BLOCK_ELEMENTS = 1 << 22  # ~32 MB of float64 per distance block
 _SNAP = 1e-12  # squared distances below this fraction of |a|^2 + max|b|^2 are rounding noise: set to 0
 
@@ -451,16 +452,27 @@ class EvalContext:
         scores are in-sample (bounded, inflated along train-specific directions) while holdout
         rows are not, so every set looks nearer to or farther from train for reasons unrelated to
         memorisation. Fitting on the pooled real rows treats members and non-members alike.
+        Moments are accumulated part by part; the PCA sees at most ``PRIVACY_PCA_ROWS`` rows.
         """
 
         def make() -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
             from sklearn.decomposition import PCA
 
-            split = self.split
-            pool = np.vstack([split.train_X, split.holdout_X, split.test_X]).astype(np.float64)
-            mean, sd = pool.mean(axis=0), pool.std(axis=0)
+            parts = [np.asarray(X) for X in (self.split.train_X, self.split.holdout_X, self.split.test_X)]
+            rows = sum(len(X) for X in parts)
+            total = sum(X.sum(axis=0, dtype=np.float64) for X in parts)
+            mean = total / rows
+            sd = np.sqrt(sum(((X - mean) ** 2).sum(axis=0) for X in parts) / rows)
             keep = np.flatnonzero(sd > 1e-12 * np.maximum(1.0, np.abs(mean)))
-            Z = (pool[:, keep] - mean[keep]) / sd[keep]
+            # PCA on at most PRIVACY_PCA_ROWS pooled rows, so 20,000 features stay within memory
+            offsets = np.cumsum([0] + [len(X) for X in parts])
+            rng = np.random.default_rng(derive_seed(self.seed, TAG_PCA))
+            picked = np.sort(rng.choice(rows, size=min(rows, PRIVACY_PCA_ROWS), replace=False))
+            Z = np.vstack([
+                (parts[i][picked[(picked >= offsets[i]) & (picked < offsets[i + 1])] - offsets[i]][:, keep]
+                 - mean[keep]) / sd[keep]
+                for i in range(len(parts))
+            ])
             k = min(N_PCS, Z.shape[0] - 1, Z.shape[1])
             pca = PCA(n_components=k, random_state=derive_seed(self.seed, TAG_PCA)).fit(Z)
             return keep, mean[keep], sd[keep], pca

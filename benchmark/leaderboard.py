@@ -348,7 +348,7 @@ def _card_section(board: Board) -> str:
             lines.append(f"- **{label}:** {' '.join(str(value).split())}")
 
     item("Dataset", f"{board.dataset_id} (version {card.get('version', '—')})")
-    item("Protocol", board.protocol)
+    item("Protocol", board.protocol + _protocol_settings(board))
     item("Source", card.get("source"))
     item("Licence", card.get("license") or card.get("licence"))
     item("Citation", card.get("citation"))
@@ -368,6 +368,19 @@ def _card_section(board: Board) -> str:
                       f"({', '.join('`' + h + '`' for h in hashes)}) were ignored; only the most recent "
                       f"split `{_short_hash(card.get('split_hash'))}` is published."]
     return "\n".join(lines)
+
+
+def _protocol_settings(board: Board) -> str:
+    """The protocol's settings from the records (the first one that has them), in a few words."""
+    info = next((r.get("protocol_info") for r in board.records if r.get("protocol_info")), None) or {}
+    if info.get("name") == "biased":
+        cut = ", ".join(f"{label} {info['biased_train_counts'].get(label)}/{info['train_counts'].get(label)}"
+                        for label in info.get("biased_labels", []))
+        return f" (classes cut to {info.get('fraction', 0):.0%} of their train rows: {cut} train rows kept)"
+    if info.get("name") == "small-n":
+        return (f" (N = {info.get('n_true')} real train rows per seed, "
+                f"{', '.join(map(str, info.get('n_fake', [])))} synthetic rows added)")
+    return ""
 
 
 def _ranking_section(board: Board) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import register_metric, target
-from .space import Comparison, Points, cross_min
+from .space import ColumnArgmin, Comparison, Points, cross_min
 
 
 def nn_cross(A: Points, B: Points) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -29,20 +29,14 @@ def nn_cross(A: Points, B: Points) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if len(B) < 2:
         raise ValueError("need at least two rows to find two nearest neighbours")
     two = np.zeros((len(A), 2), dtype=np.int64)
-    col_min = np.full(len(B), np.inf)
-    col_arg = np.zeros(len(B), dtype=np.int64)
+    nearest_in_A = ColumnArgmin(len(B))
     for start, stop, D in A.blocks(B):
-        idx = np.argpartition(D, 1, axis=1)[:, :2]
-        two[start:stop] = idx
-        c = D.argmin(axis=0)
-        cmin = D[c, np.arange(len(B))]
-        better = cmin < col_min
-        col_min[better] = cmin[better]
-        col_arg[better] = c[better] + start
+        two[start:stop] = np.argpartition(D, 1, axis=1)[:, :2]
+        nearest_in_A.update(D, start)
     rows = np.arange(len(A))
     d = np.stack([A.exact_pair_distances(B, rows, two[:, 0]), A.exact_pair_distances(B, rows, two[:, 1])], 1)
     d.sort(axis=1)
-    return d[:, 0], d[:, 1], A.exact_pair_distances(B, col_arg, np.arange(len(B)))
+    return d[:, 0], d[:, 1], nearest_in_A.distances(A, B)
 
 
 def nn_self(P: Points) -> np.ndarray:
@@ -67,17 +61,12 @@ def train_pass(S: Points, T: Points, members: np.ndarray) -> tuple[np.ndarray, .
         raise ValueError("need at least two members")
     full_arg = np.zeros(len(S), dtype=np.int64)
     two = np.zeros((len(S), 2), dtype=np.int64)
-    col_min = np.full(len(members), np.inf)
-    col_arg = np.zeros(len(members), dtype=np.int64)
+    nearest_in_S = ColumnArgmin(len(members))
     for start, stop, D in S.blocks(T):
         full_arg[start:stop] = D.argmin(axis=1)
         Dm = D[:, members]
         two[start:stop] = members[np.argpartition(Dm, 1, axis=1)[:, :2]]
-        c = Dm.argmin(axis=0)
-        cmin = Dm[c, np.arange(len(members))]
-        better = cmin < col_min
-        col_min[better] = cmin[better]
-        col_arg[better] = c[better] + start
+        nearest_in_S.update(Dm, start)
     rows = np.arange(len(S))
     d = np.stack([S.exact_pair_distances(T, rows, two[:, 0]), S.exact_pair_distances(T, rows, two[:, 1])], 1)
     d.sort(axis=1)
@@ -85,7 +74,7 @@ def train_pass(S: Points, T: Points, members: np.ndarray) -> tuple[np.ndarray, .
         S.exact_pair_distances(T, rows, full_arg),
         d[:, 0],
         d[:, 1],
-        S.exact_pair_distances(T, col_arg, members),
+        nearest_in_S.distances(S, T, members),
     )
 
 

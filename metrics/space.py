@@ -152,22 +152,34 @@ def knn_self(P: Points, k: int) -> np.ndarray:
 
 def cross_min(A: Points, B: Points) -> tuple[np.ndarray, np.ndarray]:
     """Nearest-neighbour distances A->B (per row of A) and B->A (per row of B), recomputed exactly."""
-    row_min = np.full(len(A), np.inf)
     row_arg = np.zeros(len(A), dtype=np.int64)
-    col_min = np.full(len(B), np.inf)
-    col_arg = np.zeros(len(B), dtype=np.int64)
+    nearest_in_A = ColumnArgmin(len(B))
     for start, stop, D in A.blocks(B):
-        r = D.argmin(axis=1)
-        row_arg[start:stop] = r
-        row_min[start:stop] = D[np.arange(stop - start), r]
-        c = D.argmin(axis=0)
-        cmin = D[c, np.arange(len(B))]
-        better = cmin < col_min
-        col_min[better] = cmin[better]
-        col_arg[better] = c[better] + start
+        row_arg[start:stop] = D.argmin(axis=1)
+        nearest_in_A.update(D, start)
     rows = np.arange(len(A))
-    cols = np.arange(len(B))
-    return A.exact_pair_distances(B, rows, row_arg), A.exact_pair_distances(B, col_arg, cols)
+    return A.exact_pair_distances(B, rows, row_arg), nearest_in_A.distances(A, B)
+
+
+class ColumnArgmin:
+    """For every row of B, the nearest row of A so far, updated one distance block (rows of A) at a time."""
+
+    def __init__(self, n_columns: int) -> None:
+        self.min = np.full(n_columns, np.inf)
+        self.arg = np.zeros(n_columns, dtype=np.int64)
+
+    def update(self, D: np.ndarray, start: int) -> None:
+        """Take a block of distances from rows ``start:start + len(D)`` of A to every row of B."""
+        c = D.argmin(axis=0)
+        cmin = D[c, np.arange(D.shape[1])]
+        better = cmin < self.min
+        self.min[better] = cmin[better]
+        self.arg[better] = c[better] + start
+
+    def distances(self, A: Points, B: Points, columns: np.ndarray | None = None) -> np.ndarray:
+        """Exact distances from each row of B (or B's ``columns``) to its nearest row of A."""
+        cols = np.arange(len(self.arg)) if columns is None else columns
+        return A.exact_pair_distances(B, self.arg, cols)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--metrics", default="all", metavar="A,B",
                      help="metrics or families to compute, e.g. 'fidelity,privacy' or 'dcr,mia' (default all; "
                           "see `list metrics`)")
+    run.add_argument("--knn-k", default="3,5", metavar="KPR,KDC",
+                     help="neighbours for precision/recall and for density/coverage (default 3,5; at most 10)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     protocol = run.add_argument_group("protocols")
     protocol.add_argument("--protocol", choices=("standard", "biased", "small-n"), default="standard",
@@ -144,6 +146,7 @@ def command_run(args: argparse.Namespace) -> int:
         split_seed=args.split_seed, min_class_size=args.min_class_size, device=args.device,
         progress=not args.no_progress,
         metrics=None if args.metrics.strip() == "all" else tuple(split_list(args.metrics)),
+        knn_k=knn_pair(args.knn_k),
         load=LoadOptions(label_column=args.label_column, labels_file=args.labels_file, layer=args.layer,
                          modality=args.modality, orientation=args.orientation, id_column=args.id_column,
                          log1p=args.log1p, drop_missing=args.drop_missing,
@@ -162,6 +165,13 @@ def command_run(args: argparse.Namespace) -> int:
     for folder in summary.folders:
         print(f"publish with: python -m benchmark publish --results {args.results} --dataset {folder}")
     return summary.exit_code
+
+
+def knn_pair(text: str) -> tuple[int, int]:
+    values = int_list(text, "--knn-k")
+    if len(values) != 2 or not all(1 <= k <= 10 for k in values):
+        raise ConfigError(f"--knn-k takes two neighbour counts in 1..10, e.g. 3,5; got {text!r}")
+    return values[0], values[1]
 
 
 def split_list(text: str) -> list[str]:

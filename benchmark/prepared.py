@@ -38,6 +38,7 @@ class PreparedData:
     meta: DatasetMeta
     folder: str
     metrics: tuple[str, ...] | None = None  # metric names to compute; None = every metric for the modality
+    knn_k: tuple[int, int] = (3, 5)  # neighbours for precision/recall and density/coverage
     reference: dict[str, Any] = field(default_factory=dict)
     protocol_reference: dict[str, float] = field(default_factory=dict)
     _context: Any = None  # metrics.EvalContext, built on first use in each process
@@ -54,7 +55,7 @@ class PreparedData:
                 parts["train"].X, parts["train"].y, parts["holdout"].X, parts["holdout"].y,
                 parts["test"].X, parts["test"].y, modality=self.meta.modality, class_names=self.meta.class_names,
                 seed=self.split.metric_seed, positions=positions, feature_names=self.meta.feature_names,
-            ), metrics=self.metrics)
+            ), metrics=self.metrics, knn_k=self.knn_k)
         return self._context
 
     def __getstate__(self) -> dict[str, Any]:
@@ -172,8 +173,9 @@ def build(dataset: OmicsDataset, split: Split, view: ProtocolView, config: RunCo
         class_names=view.class_names,
         positions=None if dataset.positions is None else tuple(int(p) for p in dataset.positions),
     )
-    data = PreparedData(dataset, split, view, meta, folder, metric_names(config.metrics, dataset.modality))
-    key = {"split_hash": split.split_hash, "view": view.info, "metrics": data.metrics}
+    data = PreparedData(dataset, split, view, meta, folder, metric_names(config.metrics, dataset.modality),
+                        config.knn_k)
+    key = {"split_hash": split.split_hash, "view": view.info, "metrics": data.metrics, "knn_k": list(data.knn_k)}
     data.reference = cached(Path(config.results_dir) / folder / f"reference-{sha256_hex(canonical_json(key))[:12]}.json",
                             key, data.context.reference)
     data.protocol_reference = protocol_reference_scores(view, data.context)

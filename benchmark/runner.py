@@ -57,6 +57,7 @@ class RunConfig:
     load: LoadOptions = field(default_factory=LoadOptions)
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
     metrics: tuple[str, ...] | None = None  # metric or family names; None = all
+    knn_k: tuple[int, int] = (3, 5)  # k of precision/recall and of density/coverage
 
     @property
     def effective_timeout(self) -> float | None:
@@ -120,6 +121,7 @@ def make_job(config: RunConfig, data: PreparedData, name: str, seed: int) -> Job
         "protocol": data.protocol,
         "protocol_info": data.view.info,
         "metrics": data.metrics,
+        "knn_k": list(data.knn_k),
         "package_version": __version__,
     }
     return Job(

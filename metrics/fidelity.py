@@ -79,7 +79,7 @@ def prdc(real: np.ndarray, fake: np.ndarray, k_pr: int = K_PR, k_dc: int = K_DC)
 
 
 def _knn_pass(c: Comparison) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
-    return c.get("knn_pass", lambda: knn_pass(c.ctx.R_emb, c.S_emb, c.ctx.R_knn, c.S_knn))
+    return c.get("knn_pass", lambda: knn_pass(c.ctx.R_emb, c.S_emb, c.ctx.R_knn, c.S_knn, *c.ctx.knn_k))
 
 
 def _knn(c: Comparison) -> dict[str, float]:
@@ -88,14 +88,14 @@ def _knn(c: Comparison) -> dict[str, float]:
 
 @register_metric("precision_recall", "fidelity", scores={"precision": HIGHER, "recall": HIGHER})
 def precision_recall(c: Comparison) -> dict[str, float]:
-    """Improved precision and recall (k=3, embedding space, <= rule)."""
+    """Improved precision and recall (k = 3 unless set with ``knn_k``; embedding space; <= rule)."""
     s = _knn(c)
     return {"precision": s["precision"], "recall": s["recall"]}
 
 
 @register_metric("density_coverage", "fidelity", scores={"density": target(None), "coverage": HIGHER})
 def density_coverage(c: Comparison) -> dict[str, float]:
-    """Density and coverage (k=5, embedding space, <= rule)."""
+    """Density and coverage (k = 5 unless set with ``knn_k``; embedding space; <= rule)."""
     s = _knn(c)
     return {"density": s["density"], "coverage": s["coverage"]}
 

@@ -319,10 +319,15 @@ class Comparison:
 class EvalContext:
     """Everything that depends only on the real data, computed once and shared by all metrics."""
 
-    def __init__(self, split: SplitData, metrics: Sequence[str] | None = None, n_max: int = N_MAX) -> None:
+    def __init__(self, split: SplitData, metrics: Sequence[str] | None = None, n_max: int = N_MAX,
+                 knn_k: tuple[int, int] = (3, 5)) -> None:
         self.split = split
         self.modality = split.modality
         self.seed = int(split.seed)
+        if not all(1 <= k <= K_MAX for k in knn_k) or len(knn_k) != 2:
+            raise ValueError(f"knn_k must be two neighbour counts in 1..{K_MAX} (precision/recall, "
+                             f"density/coverage), got {knn_k}")
+        self.knn_k = (int(knn_k[0]), int(knn_k[1]))
         available = metrics_for(self.modality)
         if metrics is not None:
             names = {s.name for s in available}

@@ -78,6 +78,26 @@ def test_context_knn_metrics_match_prdc_in_pca_space(setting):
     assert got["coverage"] == pytest.approx(p5["coverage"], abs=1e-6)
 
 
+def test_knn_k_is_configurable_and_matches_prdc(setting):
+    from prdc import compute_prdc
+
+    dist, split, _, _ = setting
+    ctx = EvalContext(split, metrics=["precision_recall", "density_coverage"], knn_k=(10, 7))
+    ys = balanced_labels(1200, 3)
+    X = dist.sample(ys, 11) * 1.1
+    got = scores(ctx.evaluate(X, ys))
+    rows = stratified_indices(ys, ctx.eval_counts, derive_seed(ctx.seed, TAG_EVAL_ROWS))
+    real, fake = ctx.to_pca50(ctx.R_X), ctx.to_pca50(X[rows])
+    p10 = compute_prdc(real_features=real, fake_features=fake, nearest_k=10)
+    p7 = compute_prdc(real_features=real, fake_features=fake, nearest_k=7)
+    assert got["precision"] == pytest.approx(p10["precision"], abs=1e-6)
+    assert got["recall"] == pytest.approx(p10["recall"], abs=1e-6)
+    assert got["density"] == pytest.approx(p7["density"], abs=1e-6)
+    assert got["coverage"] == pytest.approx(p7["coverage"], abs=1e-6)
+    with pytest.raises(ValueError, match="knn_k"):
+        EvalContext(split, knn_k=(11, 5))
+
+
 def test_density_and_coverage_on_identical_distributions():
     """E[density] = 1 and E[coverage] = 1 − Π_{i=1..k}(N−i)/(N+M−i) for any continuous iid pair."""
     rng = np.random.default_rng(7)

@@ -72,21 +72,6 @@ class OmicsDataset:
     def content_sha256(self) -> str:
         return dataset_sha256(self.X, self.feature_names, self.sample_ids, self.labels)
 
-    def subset(self, rows: np.ndarray) -> OmicsDataset:
-        """Rows selected by integer index, everything else shared."""
-        return OmicsDataset(
-            dataset_id=self.dataset_id,
-            version=self.version,
-            X=self.X[rows],
-            labels=self.labels[rows],
-            sample_ids=self.sample_ids[rows],
-            feature_names=self.feature_names,
-            modality=self.modality,
-            positions=self.positions,
-            groups=None if self.groups is None else self.groups[rows],
-            info=self.info,
-        )
-
 
 def dataset_sha256(X: np.ndarray, feature_names: Any, sample_ids: Any, labels: Any) -> str:
     """sha256 over the matrix bytes (C order, little endian, stored dtype), then ``\\n`` and the

@@ -10,6 +10,7 @@ from .base import HIGHER, INFO, LOWER, register_metric, target
 from .space import (
     TAG_CV,
     TAG_MMD,
+    ColumnArgmin,
     Comparison,
     Points,
     derive_seed,
@@ -42,19 +43,14 @@ def knn_pass(
     r_pr, r_dc, s_pr = real_knn[:, k_pr - 1], real_knn[:, k_dc - 1], fake_knn[:, k_pr - 1]
     precision_hit = np.zeros(len(fake), dtype=bool)
     recall_hit = np.zeros(len(real), dtype=bool)
-    nearest_fake = np.full(len(real), np.inf)
-    nearest_idx = np.zeros(len(real), dtype=np.int64)
-    cols = np.arange(len(real))
+    nearest = ColumnArgmin(len(real))  # nearest fake row of every real row
     density_count = 0
     for start, stop, dist in fake.blocks(real):  # dist: fake rows x real rows
         precision_hit[start:stop] = (dist <= r_pr).any(axis=1)
         density_count += int((dist <= r_dc).sum())
         recall_hit |= (dist <= s_pr[start:stop, None]).any(axis=0)
-        arg = dist.argmin(axis=0)
-        best = dist[arg, cols]
-        better = best < nearest_fake
-        nearest_fake[better] = best[better]
-        nearest_idx[better] = arg[better] + start
+        nearest.update(dist, start)
+    nearest_fake, nearest_idx = nearest.min, nearest.arg
     scores = {
         "precision": float(precision_hit.mean()),
         "recall": float(recall_hit.mean()),

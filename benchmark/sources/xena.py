@@ -42,8 +42,6 @@ from benchmark.sources import (
     train_mask,
 )
 
-TUMOR_CODES = range(1, 10)
-NORMAL_CODES = range(10, 20)
 LABELS = ("cancer_type", "sample_type")
 
 

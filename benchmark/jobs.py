@@ -107,6 +107,7 @@ def evaluate_output(job: Job, data: PreparedData, synthetic: np.ndarray, compute
         "error": None,
         "metrics": scores["metrics"],
         "metric_failures": scores["failures"],
+        "metric_not_applicable": scores["not_applicable"],
         "compute": compute,
         "projection": projection,
     }

@@ -45,6 +45,12 @@ def target(value: float | None = None) -> Direction:
 MetricFn = Callable[["Comparison"], dict[str, float]]
 
 
+class NotApplicable(ValueError):
+    """A metric that does not apply to these data (e.g. zero fractions of data that are not count-like).
+
+    Records list these under ``metric_not_applicable``, apart from real failures; pages show "n/a"."""
+
+
 @dataclass(frozen=True)
 class MetricSpec:
     name: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import HIGHER, LOWER, register_metric
+from .base import HIGHER, LOWER, NotApplicable, register_metric
 from .inference import clip_like_train
 from .space import Comparison
 
@@ -62,8 +62,8 @@ def zero_threshold(T: np.ndarray) -> float:
     T = np.asarray(T)
     zeros = float(np.mean(T == 0))
     if zeros < COUNT_LIKE_ZEROS:
-        raise ValueError(
-            f"not applicable: not count-like data ({100 * zeros:.1f} % zeros in train, "
+        raise NotApplicable(
+            f"not count-like data ({100 * zeros:.1f} % zeros in train, "
             f"need {100 * COUNT_LIKE_ZEROS:.0f} %)"
         )
     positive = T[T > 0]
@@ -93,7 +93,7 @@ def zero_fraction(c: Comparison) -> dict[str, float]:
     """Count-like data (≥ 10 % zeros in train): MAE of per-gene zero fractions and W1 of per-cell ones.
 
     A value counts as zero when ≤ τ = half the smallest positive train value; scored values are
-    clipped at 0 first. Other data fail with "not applicable".
+    clipped at 0 first. Other data: not applicable.
     """
     ctx = c.ctx
     tau = ctx.cache.get("zero_tau", lambda: zero_threshold(ctx.split.train_X))

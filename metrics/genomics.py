@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import HIGHER, INFO, LOWER, register_metric, target
+from .base import HIGHER, INFO, LOWER, NotApplicable, register_metric, target
 from .space import Comparison
 
 LD_WINDOW = 50  # SNP pairs with |i - j| <= LD_WINDOW in column (SNP) order
@@ -271,7 +271,7 @@ def fst_corr(c: Comparison) -> dict[str, float]:
     """Pearson correlation of per-pair Hudson F_ST, R vs S (needs at least 3 population pairs)."""
     f_r, f_s = _fst_pairs(c)
     if len(f_r) < 3:
-        raise ValueError(f"not applicable: {len(f_r)} population pair(s), the correlation needs 3")
+        raise NotApplicable(f"{len(f_r)} population pair(s), the correlation needs 3")
     return {"fst_corr": pearson(f_r, f_s)}
 
 
@@ -376,7 +376,7 @@ def pop_pca_overlap(c: Comparison) -> dict[str, float]:
     E_r, E_s = ctx.R_emb.X[:, :GMM_AXES], c.S_emb.X[:, :GMM_AXES]
     present = [k for k in range(ctx.split.n_classes) if np.any(ctx.R_y == k)]
     if len(present) < 2:
-        raise ValueError("not applicable: fewer than two populations in the real test set")
+        raise NotApplicable("fewer than two populations in the real test set")
     centroids = np.stack([E_r[ctx.R_y == k].mean(axis=0) for k in present])
     d = ((E_s[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
     nearest = np.asarray(present)[d.argmin(axis=1)]

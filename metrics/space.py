@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import ALL_MODALITIES, MetricSpec, metrics_for
+from .base import ALL_MODALITIES, MetricSpec, NotApplicable, metrics_for
 
 N_MAX = 5000
 K_MAX = 10
@@ -558,10 +558,16 @@ class EvalContext:
             X = X.astype(np.int8)
         return X, y.astype(np.int64)
 
-    def _score(self, comp: Comparison) -> tuple[dict[str, float], dict[str, str]]:
+    def _score(
+        self, comp: Comparison, progress: Callable[[str, int, int], None] | None = None
+    ) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
+        """(scores, failures, not applicable) of every metric; ``progress(name, done, total)`` before each."""
         scores: dict[str, float] = {}
         failures: dict[str, str] = {}
-        for spec in self.specs:
+        not_applicable: dict[str, str] = {}
+        for done, spec in enumerate(self.specs):
+            if progress is not None:
+                progress(spec.name, done, len(self.specs))
             try:
                 out = spec.fn(comp)
                 if set(out) != set(spec.scores):
@@ -570,25 +576,32 @@ class EvalContext:
                 bad = [k for k, v in values.items() if not math.isfinite(v)]
                 if bad:
                     raise FloatingPointError(f"non-finite score(s) {bad}")
+            except NotApplicable as exc:
+                not_applicable[spec.name] = str(exc)
+                continue
             except Exception as exc:  # a failing metric must not stop the others
                 failures[spec.name] = f"{type(exc).__name__}: {exc}"
                 continue
             scores.update(values)
-        return scores, failures
+        if progress is not None:
+            progress("done", len(self.specs), len(self.specs))
+        return scores, failures, not_applicable
 
-    def reference(self) -> dict[str, Any]:
-        """Real holdout scored as if synthetic (same code path); cached."""
+    def reference(self, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+        """Real holdout scored as if synthetic (same code path); cached. ``progress`` as in ``_score``."""
         if self._reference is None:
             comp = Comparison(self, self.H_X, self.H_y, nonmembers="test", released_X=self.H_X)
-            scores, failures = self._score(comp)
-            self._reference = {"scores": scores, "failures": failures}
+            scores, failures, not_applicable = self._score(comp, progress)
+            self._reference = {"scores": scores, "failures": failures, "not_applicable": not_applicable}
         return self._reference
 
     def evaluate(self, synth_X: Any, synth_y: Any, reference: dict[str, Any] | None = None) -> dict[str, Any]:
         """Score synthetic output (validated, then subsampled to n rows with the holdout label counts)."""
         X, y = self.validate(synth_X, synth_y)
         idx = stratified_indices(y, self.eval_counts, derive_seed(self.seed, TAG_EVAL_ROWS))
-        scores, failures = self._score(Comparison(self, X[idx], y[idx], nonmembers="holdout", released_X=X))
+        scores, failures, not_applicable = self._score(
+            Comparison(self, X[idx], y[idx], nonmembers="holdout", released_X=X)
+        )
         ref_scores = (reference if reference is not None else self.reference())["scores"]
         metrics: dict[str, dict[str, Any]] = {}
         for spec in self.specs:
@@ -601,4 +614,4 @@ class EvalContext:
                         "target": direction.target,
                         "family": spec.family,
                     }
-        return {"metrics": metrics, "failures": failures}
+        return {"metrics": metrics, "failures": failures, "not_applicable": not_applicable}

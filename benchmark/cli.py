@@ -7,11 +7,15 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from benchmark.errors import BenchmarkError, ConfigError
+from benchmark.errors import BenchmarkError, ConfigError, Terminated
 
 DEFAULT_DATASET = "pbmc68k"
 PLUGIN_ENV = "OMICS_BENCHMARK_PLUGINS"
+
+if TYPE_CHECKING:
+    from benchmark.runner import LoadOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +66,41 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--genes", default=None, metavar="landmark|top-variance:N",
                      help="feature set of tcga/gtex cards: the 978 L1000 landmark genes (default) or the N "
                           "most variable genes on the train split")
-    files = run.add_argument_group("reading your own file")
+    add_file_options(run)
+    add_plugin_option(run)
+
+    publish = commands.add_parser("publish", help="write leaderboards/<dataset>.md and figures from records")
+    publish.add_argument("--dataset", default=None, help="dataset folder under --results (default: all)")
+    publish.add_argument("--results", type=Path, default=Path("results"), help="results folder (default ./results)")
+    publish.add_argument("--out", type=Path, default=Path("results/leaderboards"),
+                         help="output folder (default ./results/leaderboards; the committed pages use --out leaderboards)")
+
+    listing = commands.add_parser("list", help="list generators, datasets or metrics")
+    listing.add_argument("what", choices=("generators", "datasets", "metrics"))
+    add_plugin_option(listing)
+
+    data = commands.add_parser("data", help="dataset cards and cache")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    info = data_commands.add_parser("info", help="print a dataset's card, cache status, size and label counts, "
+                                                 "or n, p, modality and label counts of a file")
+    info.add_argument("dataset_id", metavar="ID|FILE")
+    add_file_options(info)
+    fetch = data_commands.add_parser("fetch", help="download and verify a dataset's files, or print where to "
+                                                   "put them by hand (--offline)")
+    fetch.add_argument("dataset_id")
+    fetch.add_argument("--offline", action="store_true",
+                       help="download nothing: check the files already present and print the URLs and paths")
+
+    check = commands.add_parser("check-generator", help="run the conformance kit on a generator or plugin")
+    check.add_argument("name")
+    check.add_argument("--budget", choices=("smoke", "default", "paper"), default="smoke")
+    add_plugin_option(check)
+    return parser
+
+
+def add_file_options(parser: argparse.ArgumentParser) -> None:
+    """Options that say how to read a user file (shared by ``run`` and ``data info``)."""
+    files = parser.add_argument_group("reading your own file")
     files.add_argument("--label-column", "--label", dest="label_column", default=None,
                        help="label column (CSV/TSV/Parquet), obs column (h5ad), for VCF labels "
                             "'population' / 'superpopulation' of a .ped file, or a card's label task "
@@ -79,32 +117,6 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("--drop-missing", action="store_true",
                        help="drop features with more than 1%% missing values, then samples with any "
                             "(default: missing values are an error)")
-    add_plugin_option(run)
-
-    publish = commands.add_parser("publish", help="write leaderboards/<dataset>.md and figures from records")
-    publish.add_argument("--dataset", default=None, help="dataset folder under --results (default: all)")
-    publish.add_argument("--results", type=Path, default=Path("results"), help="results folder (default ./results)")
-    publish.add_argument("--out", type=Path, default=Path("leaderboards"), help="output folder (default ./leaderboards)")
-
-    listing = commands.add_parser("list", help="list generators, datasets or metrics")
-    listing.add_argument("what", choices=("generators", "datasets", "metrics"))
-    add_plugin_option(listing)
-
-    data = commands.add_parser("data", help="dataset cards and cache")
-    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    info = data_commands.add_parser("info", help="print a dataset's card, cache status, size and label counts")
-    info.add_argument("dataset_id")
-    fetch = data_commands.add_parser("fetch", help="download and verify a dataset's files, or print where to "
-                                                   "put them by hand (--offline)")
-    fetch.add_argument("dataset_id")
-    fetch.add_argument("--offline", action="store_true",
-                       help="download nothing: check the files already present and print the URLs and paths")
-
-    check = commands.add_parser("check-generator", help="run the conformance kit on a generator or plugin")
-    check.add_argument("name")
-    check.add_argument("--budget", choices=("smoke", "default", "paper"), default="smoke")
-    add_plugin_option(check)
-    return parser
 
 
 def add_plugin_option(parser: argparse.ArgumentParser) -> None:
@@ -131,6 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file or folder that cannot be read or written: one line naming it
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Terminated:
+        print("terminated (SIGTERM): running jobs killed; finished records are kept; run the same command "
+              "again to resume", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted: finished records are kept; run the same command again to resume", file=sys.stderr)
         return 130
@@ -138,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def command_run(args: argparse.Namespace) -> int:
     from benchmark.protocols import ProtocolConfig
-    from benchmark.runner import LoadOptions, RunConfig, run
+    from benchmark.runner import RunConfig, run, sigterm_stops_the_run
 
     config = RunConfig(
         dataset=args.dataset, generators=args.generators, seeds=args.seeds, budget=args.budget, jobs=args.jobs,
@@ -147,24 +166,54 @@ def command_run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         metrics=None if args.metrics.strip() == "all" else tuple(split_list(args.metrics)),
         knn_k=knn_pair(args.knn_k),
-        load=LoadOptions(label_column=args.label_column, labels_file=args.labels_file, layer=args.layer,
-                         modality=args.modality, orientation=args.orientation, id_column=args.id_column,
-                         log1p=args.log1p, drop_missing=args.drop_missing,
-                         params={"genes": args.genes} if args.genes else None),
+        load=load_options(args, params={"genes": args.genes} if args.genes else None),
         protocol=ProtocolConfig(
             name=args.protocol, biased_labels=tuple(split_list(args.biased_labels)),
             biased_fraction=args.biased_fraction, small_n=tuple(int_list(args.small_n, "--small-n")),
             n_fake=tuple(int_list(args.n_fake, "--n-fake")),
         ),
     )
-    summary = run(config)
+    with sigterm_stops_the_run():
+        summary = run(config)
     print(f"{len(summary.done)} jobs ok, {len(summary.failed)} not ok, {len(summary.skipped)} already done; "
           f"records in {', '.join(str(args.results / folder) for folder in summary.folders)}")
     for label in summary.failed:
         print(f"  not ok: {label} (see its record)")
     for folder in summary.folders:
+        print(leaders(args.results, folder))
         print(f"publish with: python -m benchmark publish --results {args.results} --dataset {folder}")
     return summary.exit_code
+
+
+def load_options(args: argparse.Namespace, params: dict | None = None) -> LoadOptions:
+    """How to read the dataset, from the file options of ``add_file_options``."""
+    from benchmark.runner import LoadOptions
+
+    return LoadOptions(label_column=args.label_column, labels_file=args.labels_file, layer=args.layer,
+                       modality=args.modality, orientation=args.orientation, id_column=args.id_column,
+                       log1p=args.log1p, drop_missing=args.drop_missing, params=params)
+
+
+def leaders(results: Path, folder: str) -> str:
+    """A short table of the best ranked generator per family of one results folder (as ``publish`` ranks)."""
+    from tabulate import tabulate
+
+    from benchmark.leaderboard import Board
+    from benchmark.store import iter_records
+
+    records = list(iter_records(results, folder))
+    if not records:
+        return f"{folder}: no records"
+    ranking = Board.from_records(records, folder).ranking
+    rows = []
+    for family, ranks in ranking.family_ranks.items():
+        best = min(ranks.values())
+        rows.append([family, ", ".join(sorted(g for g, r in ranks.items() if r == best)), f"{best:g}"])
+    if ranking.order:
+        rows.append(["overall", ranking.order[0], ""])
+    if not rows:
+        return f"{folder}: no generator has rankable scores"
+    return f"{folder}: leaders (mean rank in the family; 1 = best)\n" + tabulate(rows, headers=("family", "leader", "rank"))
 
 
 def knn_pair(text: str) -> tuple[int, int]:
@@ -224,7 +273,7 @@ def command_data(args: argparse.Namespace) -> int:
     if args.data_command == "info":
         from benchmark.data_info import describe_dataset
 
-        print(describe_dataset(args.dataset_id))
+        print(describe_dataset(args.dataset_id, load_options(args)))
         return 0
     from benchmark.cards import get_card
     from benchmark.download import fetch_dataset, fetch_instructions, missing_files

@@ -22,7 +22,7 @@ FEATURES = {"expression": 50, "counts": 50, "genotype": 64}
 class Check:
     modality: str
     name: str
-    status: str  # pass | fail | warn
+    status: str  # pass | fail | warn | skip
     detail: str = ""
 
 
@@ -136,7 +136,10 @@ def check_modality(cls: type, modality: str, budget: str) -> list[Check]:
         return checks
     attempt("deterministic under a seed", same_seed)
     attempt("different seeds differ", other_seed)
-    attempt("label conditioning", lambda: conditioning(X, y, request, sample(0)))
+    if getattr(cls, "conditional", True):
+        attempt("label conditioning", lambda: conditioning(X, y, request, sample(0)))
+    else:
+        checks.append(Check(modality, "label conditioning", "skip", "skipped: unconditional by design"))
     attempt("single-class request", lambda: (sample(0, np.full(5, 2)), ("pass", "5 rows of class 2"))[1])
     attempt("n_params", lambda: ("pass", f"{int(fit(0).n_params())}"))
     return checks

@@ -30,7 +30,7 @@ from benchmark import cache as _cache
 from benchmark.cards import Card, card_hash, get_card
 from benchmark.dataset import MODALITIES, OmicsDataset, dataset_sha256
 from benchmark.errors import ConfigError, DataError
-from benchmark.readers import EXTENSIONS, Parsed, check_file, file_kind, file_stem, preview, read_file
+from benchmark.readers import EXTENSIONS, Parsed, check_file, file_kind, note_change, preview, read_file
 
 MAX_MISSING_FEATURE = 0.01  # features with a larger fraction of missing values are dropped
 KNOWN_SIZES = ("smoke", "default", "paper")  # budgets; a card may define any of them
@@ -373,10 +373,9 @@ def _load_user_file(
     parsed = read_file(path, label_column=inner_label, id_column=id_column, orientation=orientation, layer=layer)
     notes = list(parsed.notes)
     info: dict[str, Any] = {
-        "id": file_stem(path),
         "title": path.name,
         "description": f"user-supplied {kind} file",
-        "source": str(path.resolve()),
+        "source": f"user file {path.name}",  # never the absolute path: records are published
         "urls": [],
         "license": "user-supplied",
         "citation": "",
@@ -404,6 +403,7 @@ def _load_user_file(
             )
         info["labels_file"] = str(lpath.resolve())
         info["labels_file_sha256"] = _cache.file_sha256(lpath)
+        info["source"] += f", labels from {lpath.name}"
         where_label = f"{lpath.name} (column {column!r})"
     else:
         where_label = f"{path.name} (column {column!r})"
@@ -421,17 +421,19 @@ def _load_user_file(
     X, mod = _convert(X, mod, path, sample_ids, feature_names, log1p=log1p, explicit=modality is not None, notes=notes)
 
     info["notes"] = notes
+    version = user_file_version(info["sha256"], info.get("labels_file_sha256"))
+    info["id"] = f"{path.name}-{version}"
     options = {k: v for k, v in {
         "label_column": label_column, "labels_file": labels_file, "layer": layer, "modality": modality,
         "orientation": orientation if orientation != "samples" else None, "id_column": id_column,
         "log1p": log1p or None, "drop_missing": drop_missing or None}.items() if v is not None}
     info["card"] = {
-        "id": info["id"], "version": info["sha256"][:12], "loader": info["loader"],
+        "id": info["id"], "version": version, "loader": info["loader"],
         "params": {"path": info["file"], "sha256": info["sha256"], **options},
     }
     return _finish(
         dataset_id=info["id"],
-        version=info["sha256"][:12],
+        version=version,
         X=X,
         labels=labels,
         sample_ids=sample_ids,
@@ -444,13 +446,21 @@ def _load_user_file(
     )
 
 
+def user_file_version(data_sha256: str, labels_sha256: str | None = None) -> str:
+    """8 hex digits naming a user file's content (and its labels file's): its version and id suffix."""
+    if labels_sha256 is None:
+        return data_sha256[:8]
+    return hashlib.sha256(f"{data_sha256}\n{labels_sha256}".encode()).hexdigest()[:8]
+
+
 def _drop_unlabelled(parsed: Parsed, labels, path: Path, label_source: str, notes: list[str]) -> Parsed:
     if labels is None:  # pragma: no cover - readers always return labels when asked
         raise DataError(f"{path.name}: no labels")
     has = np.array([v is not None for v in labels], dtype=bool)
     if not has.all():
         lost = parsed.sample_ids[~has]
-        notes.append(
+        note_change(
+            notes, path.name,
             f"dropped {lost.size} samples without a label in {label_source} (e.g. {preview(lost[:5])})"
         )
     parsed.X = parsed.X[has]
@@ -492,12 +502,14 @@ def _missing_rule(parsed: Parsed, path: Path, notes: list[str], drop_missing: bo
             "value in the rest"
         )
     if (~keep_f).any():
-        notes.append(
+        note_change(
+            notes, path.name,
             f"dropped {int((~keep_f).sum())} features with more than {MAX_MISSING_FEATURE:.0%} missing values "
             f"({preview(parsed.feature_names[~keep_f], 5)})"
         )
     if (~keep_s).any():
-        notes.append(
+        note_change(
+            notes, path.name,
             f"dropped {int((~keep_s).sum())} samples with missing values ({preview(parsed.sample_ids[~keep_s], 5)})"
         )
     return X[np.ix_(keep_s, keep_f)], parsed.sample_ids[keep_s], parsed.feature_names[keep_f], parsed.labels[keep_s]
@@ -530,7 +542,7 @@ def _convert(X, modality: str, path: Path, sample_ids, feature_names, *, log1p: 
         if log1p:
             raise ConfigError(f"{path.name}: log1p does not apply to genotype data")
         return np.ascontiguousarray(X, dtype=np.int8), modality
-    X = np.ascontiguousarray(X, dtype=np.float32)
+    X = _as_float32(X, path, sample_ids, feature_names)
     negative = X < 0
     if (modality == "counts" or log1p) and negative.any():
         i, j = (int(k[0]) for k in np.nonzero(negative))
@@ -548,9 +560,25 @@ def _convert(X, modality: str, path: Path, sample_ids, feature_names, *, log1p: 
     return X, modality
 
 
+def _as_float32(X: np.ndarray, path: Path, sample_ids, feature_names) -> np.ndarray:
+    """``X`` as float32; DataError naming the first value too large for float32 (it would become inf)."""
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(X, dtype=np.float32)
+    overflow = np.isinf(out) & np.isfinite(X)
+    if overflow.any():
+        i, j = (int(k[0]) for k in np.nonzero(overflow))
+        raise DataError(
+            f"{path.name}: value {X[i, j]:g} at sample {str(sample_ids[i])!r}, column {str(feature_names[j])!r} "
+            f"is too large for float32 (largest: {np.finfo(np.float32).max:.4g}); {int(overflow.sum())} such values"
+        )
+    return out
+
+
 def _finish(*, dataset_id: str, version: str, X, labels, sample_ids, feature_names, modality, positions,
             info: dict[str, Any], where: str, label_column: str, groups=None) -> OmicsDataset:
     """Shared checks (unique ids, at least two classes) and the summary fields of ``info``."""
+    if X.ndim != 2 or X.shape[1] == 0:
+        raise DataError(f"{where}: no features (the matrix has shape {X.shape})")
     for name, ids in (("sample", sample_ids), ("feature", feature_names)):
         counts = Counter(ids.tolist())
         dup = [k for k, v in counts.items() if v > 1]

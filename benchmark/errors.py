@@ -15,3 +15,7 @@ class GeneratorError(BenchmarkError):
 
 class ConfigError(BenchmarkError, ValueError):
     """A command-line option or card field is invalid."""
+
+
+class Terminated(KeyboardInterrupt):
+    """The run received SIGTERM: it unwinds like Ctrl-C (running jobs killed, finished records kept)."""

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
 import resource
+import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -14,10 +19,14 @@ import numpy as np
 
 from benchmark.errors import GeneratorError
 from benchmark.registry import get_generator, load_plugin_file
+from benchmark.store import cap_text
 from benchmark.validation import check_output
 
 if TYPE_CHECKING:
     from benchmark.prepared import PreparedData
+
+PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
+ORPHANED_EXIT_CODE = 70  # a job whose coordinator is gone
 
 
 @dataclass(frozen=True)
@@ -43,19 +52,59 @@ class JobOutcome:
     record: dict[str, Any]
 
 
-def run_job_in_process(job: Job, data: PreparedData, channel: Any) -> None:
-    """Job-process entry point: send phase messages, then ("output", rows, compute) or ("record", failure)."""
-    for plugin in job.plugins:
-        load_plugin_file(plugin)
+def run_job_in_process(job: Job, data: PreparedData, channel: Any, lifeline: Any) -> None:
+    """Job-process entry point: send phase messages, then ("output", rows, compute) or ("record", failure).
+
+    ``lifeline`` is the read end of a pipe only the coordinator can write to: when the coordinator
+    dies, it reads EOF and this process ends (see :func:`tie_to_coordinator`).
+    """
+    tie_to_coordinator(lifeline)
     if job.memory_limit_gb:
         limit = int(job.memory_limit_gb * 1024**3)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
+        for plugin in job.plugins:
+            load_plugin_file(plugin)
         message = generate(job, data, lambda phase: channel.send(("phase", phase)))
     except BaseException as exc:  # the parent must always hear back
-        message = ("record", data.failure_record(job, "failed", f"internal error: {type(exc).__name__}: {exc}"))
+        message = ("record", data.failure_record(job, "failed", f"internal error: {describe(exc)}"))
     channel.send(message)
     channel.close()
+
+
+def tie_to_coordinator(lifeline: Any) -> None:
+    """End this job process as soon as the coordinator ends, however it ends.
+
+    A daemon thread waits on ``lifeline`` and exits at EOF (any platform). On Linux the kernel also
+    sends SIGKILL when the parent, the fork server, exits; for the fork server to exit with the
+    coordinator, this process drops its copy of the fork server's keep-alive pipe, which only a
+    fork server started from this process would use (and that one makes its own).
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    alive_fd = getattr(server, "_forkserver_alive_fd", None)
+    if isinstance(alive_fd, int) and alive_fd != lifeline.fileno():
+        with contextlib.suppress(OSError):
+            os.close(alive_fd)
+        server._forkserver_alive_fd = None
+    set_parent_death_signal()
+    threading.Thread(target=exit_when_closed, args=(lifeline,), name="coordinator-lifeline", daemon=True).start()
+
+
+def set_parent_death_signal() -> None:
+    """Linux: ask the kernel to SIGKILL this process when its parent exits."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def exit_when_closed(lifeline: Any) -> None:
+    """Block until the coordinator closes its end of ``lifeline`` (or dies), then end the process at once."""
+    with contextlib.suppress(EOFError, OSError):
+        lifeline.recv_bytes()
+    os._exit(ORPHANED_EXIT_CODE)
 
 
 def generate(job: Job, data: PreparedData, report: Any) -> tuple:
@@ -99,14 +148,14 @@ def evaluate_output(job: Job, data: PreparedData, synthetic: np.ndarray, compute
         scores["metrics"].update(data.protocol_scores(synthetic, wanted))
         projection = data.projection(synthetic, wanted)
     except ValueError as exc:
-        return data.failure_record(job, "invalid_output", str(exc), compute)
+        return data.failure_record(job, "invalid_output", cap_text(str(exc)), compute)
     compute = {**compute, "eval_s": round(time.perf_counter() - start, 4)}
     return {
         **data.base_record(job),
         "status": "ok",
         "error": None,
         "metrics": scores["metrics"],
-        "metric_failures": scores["failures"],
+        "metric_failures": {name: cap_text(str(text)) for name, text in scores["failures"].items()},
         "metric_not_applicable": scores["not_applicable"],
         "compute": compute,
         "projection": projection,
@@ -118,10 +167,14 @@ def phase_of(compute: dict[str, Any]) -> str:
 
 
 def describe(exc: BaseException) -> str:
-    """One line: exception type, message and the innermost frame of the generator's code."""
+    """Exception type, message (capped) and the innermost frame of the generator's code."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    try:
+        message = str(exc)
+    except Exception:  # a broken __str__ must not hide the failure
+        message = "(the exception's message cannot be shown)"
+    return cap_text(f"{type(exc).__name__}: {message}{where}")
 
 
 def peak_memory() -> dict[str, float]:

@@ -8,16 +8,22 @@ PNG files. How to read the page: ``docs/leaderboard.md``. Ranking rules: :mod:`b
 
 from __future__ import annotations
 
+import html
 import math
 import os
+import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from benchmark.errors import BenchmarkError
 from benchmark.ranking import (
+    UNRANKED_FAMILIES,
     Ranking,
     ScoreSpec,
     best_keys,
@@ -26,6 +32,7 @@ from benchmark.ranking import (
     rank_generators,
 )
 from benchmark.store import dataset_folders, iter_records, safe_name
+from benchmark.verdict import MATERIAL, Z_SIGNIFICANT, Verdict, privacy_verdict
 
 #: Generator names shown in the tables but never ranked or bolded (privacy controls).
 CONTROLS = frozenset({"copy-train"})
@@ -58,13 +65,18 @@ def publish(results_dir: Path, out_dir: Path, dataset: str | None = None) -> lis
         folders = [f for f in folders if f == wanted or ("@" not in wanted and f.startswith(wanted + "@"))]
     written: list[Path] = []
     for folder in folders:
-        records = list(iter_records(results_dir, folder))
+        records = list(iter_records(results_dir, folder, on_bad=_warn_skipped))
         if records:
             written.extend(publish_folder(records, folder, out_dir, results_label=results_dir.as_posix()))
     if not written:
         what = f"dataset {dataset}" if dataset is not None else "any dataset"
         raise BenchmarkError(f"no records for {what} under {results_dir}")
     return written
+
+
+def _warn_skipped(path: Path, reason: str) -> None:
+    """One line on stderr per results file that is not a usable record."""
+    print(f"warning: skipped {path}: {reason}", file=sys.stderr)
 
 
 def publish_folder(records: Sequence[Mapping[str, Any]], folder: str, out_dir: Path,
@@ -136,6 +148,7 @@ class Board:
     generators: dict[str, GeneratorRows]
     specs: dict[str, ScoreSpec]
     ranking: Ranking
+    verdicts: dict[str, Verdict]
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]], folder: str) -> Board:
@@ -150,12 +163,14 @@ class Board:
             name = str((record.get("generator") or {}).get("name") or "unnamed")
             generators.setdefault(name, GeneratorRows(name)).records.append(record)
         specs = _score_specs(current)
+        verdicts = {g.name: _verdict(g, specs) for g in generators.values() if g.ok}
         ranked = [g.name for g in generators.values() if not g.is_control and g.ok]
         means = {g.name: {s: g.mean(s) for s in specs} for g in generators.values()}
-        ranking = rank_generators(means, specs.values(), ranked)
+        leaking = [name for name, v in verdicts.items() if v.verdict == "leak"]
+        ranking = rank_generators(means, specs.values(), ranked, demoted=leaking)
         protocol = str(latest.get("protocol") or (folder.split("@", 1)[1] if "@" in folder else "standard"))
         dataset_id = str(card.get("id") or folder.split("@", 1)[0])
-        return cls(folder, dataset_id, protocol, card, current, stale, generators, specs, ranking)
+        return cls(folder, dataset_id, protocol, card, current, stale, generators, specs, ranking, verdicts)
 
     @property
     def title(self) -> str:
@@ -212,28 +227,43 @@ def _current_split(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
 
 
 def _score_specs(records: Sequence[Mapping[str, Any]]) -> dict[str, ScoreSpec]:
-    """One spec per score name; direction from the most recent record, reference = mean over records."""
+    """One spec per score name; direction from the most recent record; reference, null mean and null
+    sd = their means over records (the same in every record of one split)."""
     latest: dict[str, Mapping[str, Any]] = {}
-    references: dict[str, list[float]] = {}
+    numbers: dict[tuple[str, str], list[float]] = {}
     for record in sorted(records, key=_started_at):
         for name, entry in (record.get("metrics") or {}).items():
             if not isinstance(entry, Mapping):
                 continue
             latest[name] = entry
-            if _is_number(entry.get("reference")):
-                references.setdefault(name, []).append(float(entry["reference"]))
+            for key in ("reference", "null_mean", "null_sd"):
+                if _is_number(entry.get(key)):
+                    numbers.setdefault((name, key), []).append(float(entry[key]))
+
+    def mean_of(name: str, key: str) -> float | None:
+        values = numbers.get((name, key))
+        return sum(values) / len(values) if values else None
+
     specs = {}
     for name, entry in latest.items():
-        refs = references.get(name)
         target = entry.get("target")
         specs[name] = ScoreSpec(
             name=name,
             family=str(entry.get("family") or "other"),
             direction=str(entry.get("direction") or "unknown"),
             target=float(target) if _is_number(target) else None,
-            reference=sum(refs) / len(refs) if refs else None,
+            reference=mean_of(name, "reference"),
+            null_mean=mean_of(name, "null_mean"),
+            null_sd=mean_of(name, "null_sd"),
         )
     return specs
+
+
+def _verdict(g: GeneratorRows, specs: Mapping[str, ScoreSpec]) -> Verdict:
+    """The generator's privacy verdict from its seed values and each privacy score's null."""
+    nulls = {name: (s.null_mean, s.null_sd) for name, s in specs.items()
+             if s.null_mean is not None and s.null_sd is not None}
+    return privacy_verdict({name: g.values(name) for name in nulls}, nulls)
 
 
 def _is_number(value: Any) -> bool:
@@ -273,13 +303,39 @@ def fmt_mean_sd(values: Sequence[float]) -> str:
     return fmt(mean) if sd is None else f"{fmt(mean)} ± {fmt(sd)}"
 
 
+class Markdown(str):
+    """Text that is Markdown already (built from escaped parts): table cells keep it as it is."""
+
+
+def md_text(value: Any) -> str:
+    """``value`` as one line that Markdown and HTML renderers show literally: markup characters (and
+    ``$`` of math) are escaped, ``_`` only where it could start emphasis; ``&`` and ``<`` become entities."""
+    text = re.sub(r"([\\`*~\[\]|$])", r"\\\1", " ".join(str(value).split()))
+    text = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def md_code(value: Any) -> str:
+    """``value`` as an inline code span, shown literally (a backtick inside becomes ')."""
+    text = " ".join(str(value).split()).replace("`", "'")
+    return f"`{text}`" if text else "—"
+
+
+def public(text: Any) -> str:
+    """``text`` with absolute file paths cut to their file names (a user's folders are never published)."""
+    return _ABSOLUTE_PATH.sub("", str(text))
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![^\s'\"(=\[])(?:~|[A-Za-z]:)?[/\\](?:[^\s/\\]+[/\\])+(?=[^\s/\\])")
+
+
 def _cell(text: Any) -> str:
-    """Text safe inside a markdown pipe-table cell."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Text safe inside a markdown pipe-table cell (Markdown cells are kept, on one line)."""
+    return " ".join(text.split()) if isinstance(text, Markdown) else md_text(text)
 
 
 def _first_line(text: Any, limit: int = MAX_ERROR_CHARS) -> str:
-    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
+    lines = [line.strip() for line in public(text or "").splitlines() if line.strip()]
     line = lines[0] if lines else ""
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
@@ -307,7 +363,7 @@ def render_markdown(board: Board, figures: Mapping[str, str], out_dir: Path | No
                     results_label: str = "results") -> str:
     """The leaderboard page for ``board``; ``figures`` maps 'pca' / 'metrics' to relative paths."""
     parts: list[str] = []
-    parts.append(f"# Leaderboard: {board.title}")
+    parts.append(f"# Leaderboard: {md_text(board.title)}")
     parts.append(_intro(board, out_dir))
     parts.append(_card_section(board))
     parts.append(_ranking_section(board))
@@ -316,7 +372,7 @@ def render_markdown(board: Board, figures: Mapping[str, str], out_dir: Path | No
     parts.append(_figures_section(board, figures))
     parts.append(_compute_section(board))
     parts.append(_failures_section(board))
-    parts.append(_provenance_section(board, results_label))
+    parts.append(_provenance_section(board, results_label, out_dir))
     return "\n\n".join(p.strip("\n") for p in parts if p) + "\n"
 
 
@@ -343,30 +399,33 @@ def _card_section(board: Board) -> str:
     card = board.card
     lines = ["## Dataset", ""]
 
-    def item(label: str, value: Any) -> None:
-        if value not in (None, "", [], {}):
-            lines.append(f"- **{label}:** {' '.join(str(value).split())}")
+    def item(label: str, markdown: str) -> None:
+        if markdown:
+            lines.append(f"- **{label}:** {markdown}")
 
-    item("Dataset", f"{board.dataset_id} (version {card.get('version', '—')})")
-    item("Protocol", board.protocol + _protocol_settings(board))
-    item("Source", card.get("source"))
-    item("Licence", card.get("license") or card.get("licence"))
-    item("Citation", card.get("citation"))
-    item("Samples × features", f"{card.get('n', '—')} × {card.get('p', '—')} ({card.get('modality', '—')})")
+    def text(value: Any) -> str:
+        return md_text(public(value)) if value not in (None, "", [], {}) else ""
+
+    item("Dataset", f"{text(board.dataset_id)} (version {text(card.get('version', '—'))})")
+    item("Protocol", text(board.protocol + _protocol_settings(board)))
+    item("Source", text(card.get("source")))
+    item("Licence", text(card.get("license") or card.get("licence")))
+    item("Citation", text(card.get("citation")))
+    item("Samples × features", text(f"{card.get('n', '—')} × {card.get('p', '—')} ({card.get('modality', '—')})"))
     classes = [str(c) for c in card.get("class_names") or []]
     if classes:
-        label = f" (label column `{card['label_column']}`)" if card.get("label_column") else ""
-        item("Classes", f"{len(classes)}{label}: " + ", ".join(classes))
+        label = f" (label column {md_code(card['label_column'])})" if card.get("label_column") else ""
+        item("Classes", f"{len(classes)}{label}: " + text(", ".join(classes)))
     dropped = card.get("dropped_classes") or {}
     if isinstance(dropped, Mapping):
-        item("Dropped classes", ", ".join(f"{k} ({v} samples)" for k, v in sorted(dropped.items())) or "none")
+        item("Dropped classes", text(", ".join(f"{k} ({v} samples)" for k, v in sorted(dropped.items())) or "none"))
     sizes = [f"{key} {card.get('n_' + key, '—')}" for key in ("train", "holdout", "test")]
-    item("Split", " · ".join(sizes) + f" · hash `{_short_hash(card.get('split_hash'))}`")
+    item("Split", text(" · ".join(sizes)) + f" · hash {md_code(_short_hash(card.get('split_hash')))}")
     if board.stale:
         hashes = sorted({_short_hash(_split_hash(r)) for r in board.stale})
         lines += ["", f"> Note: {len(board.stale)} stale record(s) from an older split "
-                      f"({', '.join('`' + h + '`' for h in hashes)}) were ignored; only the most recent "
-                      f"split `{_short_hash(card.get('split_hash'))}` is published."]
+                      f"({', '.join(md_code(h) for h in hashes)}) were ignored; only the most recent "
+                      f"split {md_code(_short_hash(card.get('split_hash')))} is published."]
     return "\n".join(lines)
 
 
@@ -384,25 +443,28 @@ def _protocol_settings(board: Board) -> str:
 
 
 def _ranking_section(board: Board) -> str:
-    families = list(board.ranking.family_ranks)
+    families = [f for f in board.ranking.family_ranks if f not in UNRANKED_FAMILIES]
     lines = ["## Overall ranking", ""]
     if not board.ranking.order:
         lines.append("No generator has an ok seed with rankable scores; nothing is ranked.")
-    headers = ["#", "generator", *families, "overall", "ok seeds"]
+    headers = ["#", "generator", *families, "overall", "privacy verdict", "ok seeds"]
     rows = []
     for g in board.display_order():
         n = f"{len(g.ok)}/{len(g.records)}"
+        verdict = board.verdicts[g.name].label if g.name in board.verdicts else "—"
         if g.name in board.ranking.position:
             rows.append([board.ranking.position[g.name], g.label,
                          *[fmt(board.ranking.family_ranks[f][g.name]) for f in families],
-                         fmt(board.ranking.overall[g.name]), n])
+                         fmt(board.ranking.overall[g.name]), verdict, n])
         else:
             reason = "not ranked" if g.is_control else "no ok seed"
-            rows.append(["—", g.label, *["—"] * len(families), reason, n])
+            rows.append(["—", g.label, *["—"] * len(families), reason, verdict, n])
     if board.ranking.order or rows:
-        lines.append(_table(headers, rows, ["right", "left", *["right"] * (len(families) + 2)]))
+        lines.append(_table(headers, rows, ["right", "left", *["right"] * (len(families) + 1), "left", "right"]))
     lines += ["", "Ranks: 1 = best, ties averaged. Per score, generators are ranked by their seed mean "
-                  "(missing values rank last); family rank = mean of score ranks; overall = mean of family ranks."]
+                  "(missing values rank last); family rank = mean of score ranks; overall = mean of the "
+                  f"{', '.join(md_text(f) for f in families) or 'ranked'} family ranks. Privacy is a verdict, not a rank "
+                  "(see Privacy): generators whose verdict is **leak** are ranked after all others."]
     lines += _control_footnote(board)
     return "\n".join(lines)
 
@@ -418,14 +480,17 @@ def _family_section(board: Board, family: str) -> str:
     """Headline scores in the main table; when the family has more, every score in a folded table."""
     specs = board.family_specs(family)
     headline = [s for s in specs if is_headline(s.name)]
-    lines = [f"## {family.capitalize()}", ""]
+    lines = [f"## {md_text(family.capitalize())}", ""]
+    if family == "privacy":
+        verdicts = _verdict_lines(board)
+        lines += [*verdicts, ""] if verdicts else []
     if headline and len(headline) < len(specs):
         lines += [_score_table(board, headline), "",
-                  f"<details><summary>All {len(specs)} {family} scores</summary>", "",
+                  f"<details><summary>All {len(specs)} {html.escape(family)} scores</summary>", "",
                   _score_table(board, specs), "", "</details>", ""]
     else:
         lines += [_score_table(board, specs), ""]
-    lines.append("Direction: " + " · ".join(f"`{s.name}` {s.arrow}" for s in specs)
+    lines.append("Direction: " + " · ".join(f"{md_code(s.name)} {s.arrow}" for s in specs)
                  + " (↑ higher is better, ↓ lower is better, → v closest to v, → ref closest to the reference).")
     if any(len(g.values(s.name)) < len(g.ok) for g in board.display_order() if g.ok for s in specs
            if g.values(s.name)):
@@ -433,52 +498,103 @@ def _family_section(board: Board, family: str) -> str:
         lines.append("(n=k): the score exists for only k of the generator's ok seeds (see Failures).")
     context = [s.name for s in specs if s.direction == "info"]
     if context:
-        lines += ["", "Context, not ranked: " + ", ".join(f"`{n}`" for n in context) + "."]
+        lines += ["", "Context, not ranked: " + ", ".join(md_code(n) for n in context) + "."]
     unranked = [s.name for s in specs if not s.rankable and s.direction != "info"]
     if unranked:
-        lines += ["", "Not ranked (unknown direction): " + ", ".join(f"`{n}`" for n in unranked) + "."]
+        lines += ["", "Not ranked (unknown direction): " + ", ".join(md_code(n) for n in unranked) + "."]
     return "\n".join(lines)
 
 
 def _score_table(board: Board, specs: Sequence[ScoreSpec]) -> str:
-    """Reference row, then one row per generator with mean ± sd; the best ranked value in bold."""
+    """Reference row, then one row per generator with mean ± sd; the best ranked value in bold (not for
+    privacy, which is a verdict). Scores with a null show it under the reference: (null mean ± sd)."""
     headers = ["generator", *[s.name for s in specs]]
-    rows = [[REFERENCE_LABEL, *[fmt(s.reference) for s in specs]]]
-    best = {s.name: board.best(s) for s in specs}
+    rows = [[REFERENCE_LABEL, *[_reference_cell(s) for s in specs]]]
+    best = {s.name: set() if s.family in UNRANKED_FAMILIES else board.best(s) for s in specs}
     for g in (g for g in board.display_order() if g.ok):
         row = [g.label]
         for s in specs:
             values = g.values(s.name)
-            text = fmt_mean_sd(values)
+            text = fmt_mean_sd(values) if values or not _not_applicable(g, s.name) else "n/a"
             if values and len(values) < len(g.ok):
                 text += f" (n={len(values)})"
-            if g.name in best[s.name]:
-                text = f"**{text}**"
-            row.append(text)
+            row.append(Markdown(f"**{md_text(text)}**") if g.name in best[s.name] else text)
         rows.append(row)
     return _table(headers, rows, ["left", *["right"] * len(specs)])
+
+
+def _reference_cell(spec: ScoreSpec) -> str:
+    if spec.null_mean is None or spec.null_sd is None:
+        return fmt(spec.reference)
+    return f"{fmt(spec.reference)} (null {fmt(spec.null_mean)} ± {fmt(spec.null_sd)})"
+
+
+def _verdict_lines(board: Board) -> list[str]:
+    """The privacy verdict of each generator with the evidence behind it, and the rule."""
+    judged = [g for g in board.display_order() if g.name in board.verdicts]
+    if not any(board.verdicts[g.name].verdict for g in judged):
+        return []
+    rows = []
+    for g in judged:
+        verdict = board.verdicts[g.name]
+        deciding = verdict.deciding
+        rows.append([g.label, verdict.label, deciding.describe() if deciding else "—"])
+    thresholds = ", ".join(f"{md_code(score)} {value:g}" for score, value in sorted(MATERIAL.items()))
+    return [
+        "### Privacy verdicts", "",
+        _table(["generator", "verdict", "strongest evidence"], rows),
+        "",
+        "Each privacy score is tested against its **null**, the mean ± sd that real rows exchangeable "
+        "with the data reach on this split's sizes (measured by re-splitting the real rows; shown under "
+        "the reference row): z = (generator mean − null mean) / √(null sd² + seed sd² / seeds), signed so "
+        f"that positive means closer to the training rows. **leak**: some score has z ≥ {Z_SIGNIFICANT:g} "
+        "and differs from its null mean by at least its materiality threshold "
+        f"({thresholds}); **risk**: z ≥ {Z_SIGNIFICANT:g} below the threshold; **pass**: no score with "
+        f"z ≥ {Z_SIGNIFICANT:g}. How the nulls are measured: `docs/metrics.md`.",
+    ]
+
+
+def _not_applicable(g: GeneratorRows, score: str) -> bool:
+    """Whether every ok seed of ``g`` recorded the metric behind ``score`` as not applicable."""
+    metric = _metric_of_score().get(score, score)
+    return bool(g.ok) and all(metric in (r.get("metric_not_applicable") or {}) for r in g.ok)
+
+
+@lru_cache(maxsize=1)
+def _metric_of_score() -> dict[str, str]:
+    """Score name -> name of the registered metric that computes it."""
+    from metrics.base import metrics_for
+
+    return {score: spec.name for spec in metrics_for() for score in spec.scores}
 
 
 def _figures_section(board: Board, figures: Mapping[str, str]) -> str:
     lines = ["## Figures", ""]
     if "pca" in figures:
-        method = ""
+        method, density = "", False
         for record in board.records:
             projection = record.get("projection")
             if isinstance(projection, Mapping) and projection.get("method"):
                 method = str(projection["method"])
+                density = isinstance(projection.get("real"), Mapping) and "counts" in projection["real"]
                 break
-        lines.append(f"![PCA of real test and synthetic samples]({figures['pca']})")
+        lines.append(f"![PCA of real test and synthetic samples]({_link(figures['pca'])})")
         lines.append("")
-        lines.append("Real test samples and each generator's samples (first ok seed) on shared axes, coloured by "
-                     "class" + (f"; projection: {' '.join(method.split())}." if method else "."))
+        shown = "as densities (share of rows per bin)" if density else "on shared axes, coloured by class"
+        lines.append(f"Real test samples and each generator's samples (first ok seed) {shown}"
+                     + (f"; projection: {md_text(public(method))}." if method else "."))
     else:
         lines.append("No projection in the records: no PCA figure.")
     if "metrics" in figures:
-        lines += ["", f"![Headline scores]({figures['metrics']})", "",
+        lines += ["", f"![Headline scores]({_link(figures['metrics'])})", "",
                   "Headline scores: seed mean ± sd per generator (orange diamond = best ranked, grey hollow square "
                   "= control, not ranked); dashed line = real-holdout reference, dotted line = numeric target."]
     return "\n".join(lines)
+
+
+def _link(path: str) -> str:
+    """A relative figure path as a Markdown link target (spaces, parentheses and the like percent-encoded)."""
+    return quote(path, safe="/@~+")
 
 
 def _compute_section(board: Board) -> str:
@@ -530,25 +646,45 @@ def _failures_section(board: Board) -> str:
         lines.append(_table(["generator", "seed", "metric", "message"], metric_rows))
     else:
         lines.append("Metric failures: none.")
+    lines += ["", *_not_applicable_lines(board)]
     return "\n".join(lines)
 
 
-def _provenance_section(board: Board, results_label: str) -> str:
+def _not_applicable_lines(board: Board) -> list[str]:
+    """Metrics that do not apply to these data (not failures; their cells show n/a), one row per
+    generator, metric and reason with the seeds it concerns."""
+    seeds: dict[tuple[str, str, str], list[str]] = {}
+    for r in board.records:
+        reasons = r.get("metric_not_applicable") if r.get("status") == "ok" else None
+        generator = r.get("generator") or {}
+        for metric, reason in sorted((reasons if isinstance(reasons, Mapping) else {}).items()):
+            key = (str(generator.get("name", "—")), metric, _first_line(reason) or "—")
+            seeds.setdefault(key, []).append(str(generator.get("seed", "—")))
+    if not seeds:
+        return ["Not applicable: none."]
+    rows = [[name, ", ".join(seed_list), metric, reason] for (name, metric, reason), seed_list in seeds.items()]
+    return ["Not applicable to these data (not failures; shown as n/a in the tables):", "",
+            _table(["generator", "seeds", "metric", "reason"], rows)]
+
+
+def _provenance_section(board: Board, results_label: str, out_dir: Path | None = None) -> str:
     def distinct(key: str, short: bool = False) -> str:
         values = sorted({str((r.get("provenance") or {}).get(key)) for r in board.records
                          if (r.get("provenance") or {}).get(key)})
         if short:
             values = sorted({_short_hash(v) for v in values})
-        return ", ".join(f"`{v}`" for v in values) or "—"
+        return ", ".join(md_code(v) for v in values) or "—"
 
     n_ok = sum(1 for r in board.records if r.get("status") == "ok")
     stale = f"; {len(board.stale)} stale record(s) ignored" if board.stale else ""
     return "\n".join([
         "## Provenance", "",
-        f"- Generated from {len(board.records)} records ({n_ok} ok) in `{results_label}/{board.folder}/`{stale}.",
+        f"- Generated from {len(board.records)} records ({n_ok} ok) in {md_code(f'{results_label}/{board.folder}/')}"
+        f"{stale}.",
         f"- Package version: {distinct('package_version')}; git sha: {distinct('git_sha', short=True)}.",
         f"- Python {distinct('python')}; numpy {distinct('numpy')}; torch {distinct('torch')}.",
-        f"- Re-publish: `python -m benchmark publish --results {results_label} --dataset {board.folder}`",
+        "- Re-publish: " + md_code(f"python -m benchmark publish --results {results_label} --dataset {board.folder}"
+                                   + (f" --out {Path(out_dir).as_posix()}" if out_dir is not None else "")),
     ])
 
 
@@ -613,7 +749,7 @@ def _metrics_figure(board: Board, path: Path) -> Path | None:
             if values:
                 mean, sd = mean_sd(values)
                 stats.setdefault(spec.name, {})[g.name] = (mean, sd or 0.0)
-    best = {s.name: board.best(s) for s in specs}
+    best = {s.name: set() if s.family in UNRANKED_FAMILIES else board.best(s) for s in specs}
     return plots.metric_points(path, specs, stats, [g.name for g in shown], set(CONTROLS), best,
                              f"{board.title}: headline scores (seed mean ± sd)")
 

@@ -16,6 +16,7 @@ from benchmark.ranking import ScoreSpec
 
 PANEL_INCHES = 3.0
 DPI = 110
+MAX_LABEL_CHARS = 40  # names from records are cut to this length in figures
 _PNG_METADATA = {"Software": None}
 
 
@@ -44,17 +45,45 @@ def class_colours(class_names: Sequence[str]) -> dict[str, Any]:
     return {name: palette[i] for i, name in enumerate(class_names)}
 
 
+def plain(text: Any, limit: int = MAX_LABEL_CHARS) -> str:
+    """Text from a record shown literally by matplotlib: one line, no mathtext ('$'), at most ``limit`` chars."""
+    line = " ".join(str(text).split())
+    if len(line) > limit:
+        line = line[: limit - 1] + "…"
+    return line.replace("$", r"\$")
+
+
 def _finite_points(block: Mapping[str, Any] | None) -> tuple[list[float], list[float], list[str]]:
-    if not block:
+    if not isinstance(block, Mapping):
         return [], [], []
-    xs, ys, labels = block.get("x") or [], block.get("y") or [], block.get("label") or []
+    xs, ys, labels = (block.get(key) if isinstance(block.get(key), list) else [] for key in ("x", "y", "label"))
     out_x, out_y, out_l = [], [], []
     for x, y, label in zip(xs, ys, labels, strict=False):
-        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and math.isfinite(x) and math.isfinite(y):
+        if _is_real(x) and _is_real(y):
             out_x.append(float(x))
             out_y.append(float(y))
-            out_l.append(str(label))
+            out_l.append(plain(label))
     return out_x, out_y, out_l
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _density(block: Any) -> tuple[list[float], list[float], list[list[float]], int] | None:
+    """(x edges, y edges, counts, rows outside) of a density block (see benchmark.projection), or None."""
+    if not isinstance(block, Mapping):
+        return None
+    x_edges, y_edges, counts = block.get("x_edges"), block.get("y_edges"), block.get("counts")
+    if not (isinstance(x_edges, list) and isinstance(y_edges, list) and isinstance(counts, list)):
+        return None
+    if not all(_is_real(v) for v in x_edges + y_edges) or len(x_edges) < 2 or len(y_edges) < 2:
+        return None
+    if len(counts) != len(x_edges) - 1 or not all(
+            isinstance(row, list) and len(row) == len(y_edges) - 1 and all(_is_real(c) for c in row) for row in counts):
+        return None
+    outside = block.get("outside")
+    return x_edges, y_edges, counts, int(outside) if _is_real(outside) else 0
 
 
 def _quantile(values: Sequence[float], q: float) -> float:
@@ -102,13 +131,17 @@ def pca_grid(
     class_names: Sequence[str],
     title: str,
 ) -> Path:
-    """Scatter grid: 'real test' first, then one panel per (title, synthetic projection block)."""
+    """Scatter grid: 'real test' first, then one panel per (title, synthetic projection block); a grid of
+    densities instead when the real block is one (data with so few features that points show rows)."""
+    if _density(real) is not None:
+        return density_grid(path, real, panels, title)
     matplotlib, plt = _pyplot()
     from matplotlib.lines import Line2D
 
     blocks = [("real test", _finite_points(real))] + [(name, _finite_points(block)) for name, block in panels]
     seen = [label for _, (_, _, labels) in blocks for label in labels]
-    order = list(class_names) + sorted(set(seen) - set(class_names))
+    shown = list(dict.fromkeys(plain(c) for c in class_names))
+    order = shown + sorted(set(seen) - set(shown))
     colours = class_colours(order)
     (xlo, xhi), (ylo, yhi) = _view_limits([(xs, ys) for _, (xs, ys, _) in blocks])
 
@@ -128,7 +161,7 @@ def pca_grid(
             ax.scatter(xs, ys, c=[colours[label] for label in labels], s=5, alpha=0.75, linewidths=0)
             ax.set_xlim(xlo, xhi)
             ax.set_ylim(ylo, yhi)
-            ax.set_title(name, fontsize=9)
+            ax.set_title(plain(name), fontsize=9)
             ax.tick_params(labelsize=7)
             if index % ncols == 0:
                 ax.set_ylabel("PC2", fontsize=8)
@@ -142,7 +175,47 @@ def pca_grid(
                         transform=ax.transAxes, fontsize=6, color="0.3")
         handles = [Line2D([], [], marker="o", linestyle="", markersize=5, color=colours[c], label=c) for c in used]
         fig.legend(handles=handles, loc="outside lower center", ncol=max(legend_cols, 1), fontsize=7, frameon=False)
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(plain(title, 120), fontsize=10)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=DPI, metadata=_PNG_METADATA)
+        plt.close(fig)
+    return path
+
+
+def density_grid(
+    path: Path,
+    real: Mapping[str, Any],
+    panels: Sequence[tuple[str, Mapping[str, Any] | None]],
+    title: str,
+) -> Path:
+    """Grid of 2-D histograms (share of each side's rows per bin): 'real test' first, then one per generator."""
+    matplotlib, plt = _pyplot()
+    blocks = [("real test", _density(real))] + [(name, _density(block)) for name, block in panels]
+    ncols = min(4, len(blocks))
+    nrows = math.ceil(len(blocks) / ncols)
+    with matplotlib.style.context("default"):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(PANEL_INCHES * ncols, PANEL_INCHES * nrows + 0.5),
+                                 squeeze=False, layout="constrained")
+        for index, ax in enumerate(axes.flat):
+            if index >= len(blocks):
+                ax.set_axis_off()
+                continue
+            name, grid = blocks[index]
+            ax.set_title(plain(name), fontsize=9)
+            ax.tick_params(labelsize=7)
+            if grid is None:
+                ax.text(0.5, 0.5, "no projection", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+                continue
+            x_edges, y_edges, counts, outside = grid
+            total = sum(map(sum, counts)) or 1
+            shares = [[c / total for c in row] for row in counts]
+            ax.pcolormesh(x_edges, y_edges, list(map(list, zip(*shares, strict=True))), cmap="Greys", vmin=0)
+            ax.set_xlabel("PC1", fontsize=8)
+            ax.set_ylabel("PC2", fontsize=8)
+            if outside:
+                ax.text(0.98, 0.02, f"{outside} rows outside view", ha="right", va="bottom",
+                        transform=ax.transAxes, fontsize=6, color="0.3")
+        fig.suptitle(plain(title, 120), fontsize=10)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=DPI, metadata=_PNG_METADATA)
         plt.close(fig)
@@ -196,15 +269,15 @@ def metric_points(
                            label=f"target {spec.target:g}")
             ax.set_xlim(-0.6, len(generators) - 0.4)
             ax.margins(y=0.15)
-            ax.set_xticks(range(len(generators)), [g + ("†" if g in controls else "") for g in generators],
+            ax.set_xticks(range(len(generators)), [plain(g) + ("†" if g in controls else "") for g in generators],
                           rotation=45, ha="right", fontsize=7)
             ax.tick_params(axis="y", labelsize=7)
             ax.grid(axis="y", color="0.9", linewidth=0.6)
             ax.set_axisbelow(True)
-            ax.set_title(f"{spec.name} ({spec.arrow})  [{spec.family}]", fontsize=8)
+            ax.set_title(f"{plain(spec.name)} ({spec.arrow})  [{plain(spec.family)}]", fontsize=8)
             if spec.reference is not None or spec.target is not None:
                 ax.legend(fontsize=6, loc="best", frameon=False)
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(plain(title, 120), fontsize=10)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=DPI, metadata=_PNG_METADATA)
         plt.close(fig)

@@ -13,11 +13,12 @@ import numpy as np
 
 from benchmark.dataset import DatasetMeta, OmicsDataset
 from benchmark.errors import ConfigError
+from benchmark.projection import density_projection, shows_rows
 from benchmark.protocol_scores import protocol_reference_scores, protocol_scores
 from benchmark.protocols import Part, ProtocolView, protocol_views
 from benchmark.provenance import provenance
 from benchmark.splits import Split, canonical_json, get_split, sha256_hex
-from benchmark.store import safe_name, write_json_atomic
+from benchmark.store import dataset_folder, write_json_atomic
 
 if TYPE_CHECKING:
     from benchmark.jobs import Job
@@ -41,6 +42,7 @@ class PreparedData:
     knn_k: tuple[int, int] = (3, 5)  # neighbours for precision/recall and density/coverage
     reference: dict[str, Any] = field(default_factory=dict)
     protocol_reference: dict[str, float] = field(default_factory=dict)
+    code: dict[str, dict[str, str]] = field(default_factory=dict)  # generator -> its record's `code` block
     _context: Any = None  # metrics.EvalContext, built on first use in each process
 
     @property
@@ -61,6 +63,15 @@ class PreparedData:
     def __getstate__(self) -> dict[str, Any]:
         """Job processes get the data and the reference scores; each rebuilds its own context."""
         return {**self.__dict__, "_context": None}
+
+    def code_for(self, generator: str) -> dict[str, str]:
+        """Hashes of the generator's code and of the metric code (computed once per generator)."""
+        if generator not in self.code:
+            from benchmark.code_hash import code_block
+            from benchmark.registry import get_generator
+
+            self.code[generator] = code_block(get_generator(generator))
+        return self.code[generator]
 
     @property
     def parts(self) -> dict[str, Part]:
@@ -88,6 +99,7 @@ class PreparedData:
             "dropped_classes": dict(self.split.dropped_classes),
             **{f"n_{name}": int(len(part.ids)) for name, part in self.parts.items()},
             **{key: info.get(key) for key in ("title", "source", "license", "citation", "label_column")},
+            "notes": [str(note) for note in info.get("notes", [])],  # rows or features dropped, values imputed
         }
 
     def base_record(self, job: Job) -> dict[str, Any]:
@@ -97,21 +109,25 @@ class PreparedData:
             "protocol_info": self.view.info,
             "dataset": self.dataset_block(),
             "generator": {"name": job.generator, "budget": job.budget, "seed": job.seed, "hparams": job.hparams},
+            "code": self.code_for(job.generator),
             "provenance": provenance(),
         }
 
     def failure_record(self, job: Job, status: str, error: str, compute: dict | None = None) -> dict[str, Any]:
         return {**self.base_record(job), "status": status, "error": error, "metrics": {},
-                "metric_failures": {}, "compute": compute or {}}
+                "metric_failures": {}, "metric_not_applicable": {}, "compute": compute or {}}
 
     def protocol_scores(self, synthetic: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, Any]]:
         """Scores only this protocol has (augmentation gains), each with its real-data reference."""
         return protocol_scores(self.view, self.context, synthetic, labels, self.protocol_reference)
 
     def projection(self, synthetic: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-        """2-D PCA coordinates (train-fit) of real test rows and of synthetic rows, at most 1,000 each."""
+        """2-D PCA coordinates (train-fit) of real test rows and of synthetic rows, at most 1,000 each;
+        a coarse density instead when the data have so few features that points would show the rows."""
         rng = np.random.default_rng(self.split.metric_seed)
         test = self.parts["test"]
+        if shows_rows(self.dataset.p):
+            return density_projection(self.context.project_2d(test.X), self.context.project_2d(synthetic))
 
         def block(X: np.ndarray, y: np.ndarray) -> dict[str, list]:
             keep = np.sort(rng.choice(len(X), size=min(len(X), PROJECTION_ROWS), replace=False))
@@ -164,8 +180,7 @@ def prepare(config: RunConfig) -> list[PreparedData]:
 
 
 def build(dataset: OmicsDataset, split: Split, view: ProtocolView, config: RunConfig) -> PreparedData:
-    folder = safe_name(dataset.dataset_id) + ("" if view.tag == "standard" else f"@{view.tag}") \
-        + ("" if config.budget == "default" else f"~{config.budget}")
+    folder = dataset_folder(dataset.dataset_id, view.tag, config.budget)
     meta = DatasetMeta(
         dataset_id=dataset.dataset_id,
         modality=dataset.modality,
@@ -177,9 +192,22 @@ def build(dataset: OmicsDataset, split: Split, view: ProtocolView, config: RunCo
                         config.knn_k)
     key = {"split_hash": split.split_hash, "view": view.info, "metrics": data.metrics, "knn_k": list(data.knn_k)}
     data.reference = cached(Path(config.results_dir) / folder / f"reference-{sha256_hex(canonical_json(key))[:12]}.json",
-                            key, data.context.reference)
+                            key, lambda: reference_with_progress(data.context, config.progress))
     data.protocol_reference = protocol_reference_scores(view, data.context)
     return data
+
+
+def reference_with_progress(context: Any, show: bool) -> dict[str, Any]:
+    """The context's real-holdout reference scores, with a progress bar per metric unless ``show`` is False."""
+    from tqdm import tqdm
+
+    with tqdm(desc="reference scores", unit="metric", disable=not show, dynamic_ncols=True) as bar:
+
+        def progress(name: str, done: int, total: int) -> None:
+            bar.total, bar.n = total, done
+            bar.set_description_str(f"reference scores: {name}" if done < total else "reference scores")
+
+        return context.reference(progress=progress)
 
 
 def metric_names(selection: tuple[str, ...] | None, modality: str) -> tuple[str, ...] | None:
@@ -200,11 +228,24 @@ def metric_names(selection: tuple[str, ...] | None, modality: str) -> tuple[str,
     return tuple(names)
 
 
-def cached(path: Path, key: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The real-holdout reference scores, computed once per split, view and package version."""
-    from benchmark import __version__
+def check_metric_names(selection: tuple[str, ...]) -> None:
+    """Every item is a metric or family name of some modality (the modality is checked after loading)."""
+    from metrics import list_metrics
 
-    key = {**key, "package_version": __version__}
+    available = list_metrics()
+    known = sorted({m["family"] for m in available} | {m["name"] for m in available})
+    unknown = [item for item in selection if item not in known]
+    if unknown:
+        raise ConfigError(f"--metrics: {', '.join(map(repr, unknown))}: neither a metric nor a family; "
+                          f"known: {', '.join(known)}")
+
+
+def cached(path: Path, key: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The real-holdout reference scores, computed once per split, view, package version and metric code."""
+    from benchmark import __version__
+    from benchmark.code_hash import metrics_code_hash
+
+    key = {**key, "package_version": __version__, "metrics_code": metrics_code_hash()}
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
         if stored.get("key") == key:

@@ -10,7 +10,9 @@ on their own. A score is better when its *badness* is smaller:
 
 Ranks are 1 = best, ties share the average of the ranks they span. A generator that has no value
 for a score (the metric failed, or never ran) is ranked after every generator that has one.
-Family rank = mean of the generator's score ranks in the family; overall rank = mean of family ranks.
+Family rank = mean of the generator's score ranks in the family; overall rank = mean of the family
+ranks of the *ranked* families. Privacy is not one of them: it is a verdict (:mod:`benchmark.verdict`),
+and generators whose verdict is leak are ordered after every other generator, whatever their rank.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 
 #: Families in the order leaderboards show them; families not listed follow alphabetically.
 FAMILY_ORDER = ("fidelity", "utility", "privacy", "genomics")
+#: Families shown with per-score ranks but left out of the overall rank (privacy is a verdict).
+UNRANKED_FAMILIES = frozenset({"privacy"})
 
 #: Significant digits kept when comparing badness values, so float noise in |x - target| is a tie.
 _TIE_DIGITS = 12
@@ -35,6 +39,8 @@ class ScoreSpec:
     direction: str  # "higher" | "lower" | "target"; "info" (context) and anything else: shown, not ranked
     target: float | None = None
     reference: float | None = None  # mean real-holdout reference value
+    null_mean: float | None = None  # privacy scores: mean of exchangeable real rows on these sizes
+    null_sd: float | None = None  # ... and their spread (metrics/privacy_null.py)
 
     @property
     def rankable(self) -> bool:
@@ -60,14 +66,15 @@ class ScoreSpec:
 
 HEADLINE_SCORES = (
     # fidelity
-    "precision", "recall", "density", "coverage", "alpha_precision", "beta_recall", "authenticity",
-    "fd_pca", "fd_emb", "mmd", "corr_score", "w1_mean", "detect_lr_auc", "detect_mlp_auc",
+    "precision", "recall", "density", "coverage", "alpha_precision", "beta_recall",
+    "fd", "fd_emb", "mmd", "corr_score", "w1_mean", "detect_lr_auc", "detect_mlp_auc",
     # utility
     "tstr_lr_accuracy", "tstr_mlp_accuracy", "tstr_rf_accuracy", "tstr_lr_macro_f1", "trtr_lr_accuracy",
     "feature_overlap_frac", "de_lfc_corr", "de_tpr", "de_fpr", "de_ci_coverage",
     "assoc_effect_corr", "assoc_tpr", "assoc_fpr", "assoc_ci_coverage",
     # privacy
-    "exact_match_rate", "dcr_share", "mia_auc", "domias_auc", "aats_privacy_loss", "nndr_ratio",
+    "exact_match_rate", "dcr_share", "mia_auc", "mia_tpr_at_1fpr", "domias_auc", "aats_privacy_loss",
+    "authenticity", "nndr_ratio",
     # genomics
     "af_corr", "maf_w1", "lost_variants_frac", "ld_error", "ld_decay_error", "fst_error", "gmm_emd",
     "pop_pca_overlap",
@@ -141,19 +148,23 @@ class Ranking:
 
     score_ranks: dict[str, dict[str, float]]  # score -> generator -> rank
     family_ranks: dict[str, dict[str, float]]  # family -> generator -> rank
-    overall: dict[str, float]  # generator -> mean of family ranks
-    order: list[str]  # generators, best first (ties by name)
+    overall: dict[str, float]  # generator -> mean of the ranked families' ranks
+    order: list[str]  # generators, best first (ties by name), demoted ones last
     position: dict[str, int]  # competition position: 1, 2, 2, 4
+    demoted: frozenset[str] = frozenset()  # ordered after all others (privacy verdict: leak)
 
 
 def rank_generators(
     means: Mapping[str, Mapping[str, float | None]],
     specs: Iterable[ScoreSpec],
     generators: Iterable[str],
+    demoted: Iterable[str] = (),
 ) -> Ranking:
     """Rank ``generators`` from their seed means ``means[generator][score]``.
 
-    Only rankable scores count; a family without any rankable score is left out of the overall rank.
+    Only rankable scores count; a family without any rankable score, and the families in
+    :data:`UNRANKED_FAMILIES`, are left out of the overall rank. ``demoted`` generators come after
+    all others in the order (and positions), ranked among themselves.
     """
     generators = sorted(set(generators))
     by_family: dict[str, list[ScoreSpec]] = {}
@@ -175,15 +186,20 @@ def rank_generators(
 
     overall: dict[str, float] = {}
     for g in generators:
-        ranks = [family_ranks[f][g] for f in family_ranks]
+        ranks = [family_ranks[f][g] for f in family_ranks if f not in UNRANKED_FAMILIES]
         overall[g] = sum(ranks) / len(ranks) if ranks else math.inf
-    order = sorted(generators, key=lambda g: (_round_sig(overall[g]), g))
+    demoted = frozenset(demoted) & set(generators)
+
+    def key(g: str) -> tuple[bool, float, str]:
+        return (g in demoted, _round_sig(overall[g]), g)
+
+    order = sorted(generators, key=key)
     position: dict[str, int] = {}
     for index, g in enumerate(order):
         previous = order[index - 1] if index else None
-        same = previous is not None and _round_sig(overall[previous]) == _round_sig(overall[g])
+        same = previous is not None and key(previous)[:2] == key(g)[:2]
         position[g] = position[previous] if same else index + 1
-    return Ranking(score_ranks, family_ranks, overall, order, position)
+    return Ranking(score_ranks, family_ranks, overall, order, position, demoted)
 
 
 def _round_sig(value: float) -> float:

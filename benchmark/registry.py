@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,10 @@ PRIVACY_CONTROLS = frozenset({"copy-train"})  # shown in leaderboards, never ran
 _GENERATORS: dict[str, type[Generator]] = {}
 _PLUGIN_ERRORS: dict[str, str] = {}
 _PLUGIN_FILES: list[str] = []
-_discovered = False
+_FILE_OF: dict[str, str] = {}  # generator name -> the plugin file that registered it
+_loading: list[str] = []  # the plugin file being imported, while it runs
+_builtins_imported = False
+_discovered = False  # entry-point plugins loaded
 
 
 def register_generator(cls: type[Generator]) -> type[Generator]:
@@ -35,24 +38,38 @@ def register_generator(cls: type[Generator]) -> type[Generator]:
     if existing is not None and existing.__qualname__ != cls.__qualname__:
         raise ValueError(f"generator name {name!r} is taken by {existing.__module__}.{existing.__qualname__}")
     _GENERATORS[name] = cls
+    if _loading:
+        _FILE_OF[name] = _loading[-1]
     return cls
 
 
 def discover() -> None:
     """Import built-in generator modules and entry-point plugins once; plugin import errors are kept."""
     global _discovered
+    import_builtins()
     if _discovered:
         return
     _discovered = True
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
     for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            loaded = entry.load()
-            if isinstance(loaded, type):
-                register_generator(loaded)
-        except Exception as exc:  # a broken plugin is reported, not hidden
-            _PLUGIN_ERRORS[f"{entry.name} ({entry.value})"] = f"{type(exc).__name__}: {exc}"
+        _load_entry_point(entry)
+
+
+def import_builtins() -> None:
+    """Import the built-in generator modules once."""
+    global _builtins_imported
+    if not _builtins_imported:
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+        _builtins_imported = True
+
+
+def _load_entry_point(entry: EntryPoint) -> None:
+    try:
+        loaded = entry.load()
+        if isinstance(loaded, type):
+            register_generator(loaded)
+    except Exception as exc:  # a broken plugin is reported, not hidden
+        _PLUGIN_ERRORS[f"{entry.name} ({entry.value})"] = f"{type(exc).__name__}: {exc}"
 
 
 def load_plugin_file(path: str | Path) -> None:
@@ -68,20 +85,31 @@ def load_plugin_file(path: str | Path) -> None:
         raise ConfigError(f"plugin file {path} is not a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    _loading.append(str(path))
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
         raise ConfigError(f"plugin file {path} failed to import: {type(exc).__name__}: {exc}") from exc
+    finally:
+        _loading.pop()
     _PLUGIN_FILES.append(str(path))
 
 
-def plugin_files() -> tuple[str, ...]:
-    """Plugin files loaded in this process (job processes load them again)."""
-    return tuple(_PLUGIN_FILES)
+def plugin_files_of(name: str) -> tuple[str, ...]:
+    """The plugin file that registered generator ``name`` (empty for built-in and entry-point
+    generators): the only plugin file a job of that generator imports."""
+    return (_FILE_OF[name],) if name in _FILE_OF else ()
 
 
 def get_generator(name: str) -> type[Generator]:
-    discover()
+    """The class registered as ``name``; of the entry-point plugins, one named ``name`` is tried first."""
+    import_builtins()
+    if name not in _GENERATORS:
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
+            if entry.name == name:
+                _load_entry_point(entry)
+    if name not in _GENERATORS:
+        discover()
     if name not in _GENERATORS:
         known = ", ".join(sorted(_GENERATORS))
         raise ConfigError(f"unknown generator {name!r}; known: {known}")

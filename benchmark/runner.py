@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import signal
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchmark import __version__
-from benchmark.errors import BenchmarkError
+from benchmark.atomic import remove_stale_temps
+from benchmark.errors import BenchmarkError, Terminated
 from benchmark.jobs import Job, JobOutcome, evaluate_output, run_job_in_process
-from benchmark.prepared import PreparedData, prepare
+from benchmark.prepared import PreparedData, check_metric_names, prepare
 from benchmark.protocols import ProtocolConfig
-from benchmark.registry import get_generator, plugin_files, resolve_generators
+from benchmark.registry import get_generator, plugin_files_of, resolve_generators
 from benchmark.splits import canonical_json, sha256_hex
-from benchmark.store import read_record, record_path, write_record
+from benchmark.store import BadRecord, keep_unwritten, load_record, record_path, write_record
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,7 @@ def run(config: RunConfig) -> RunSummary:
         raise BenchmarkError("--seeds must be at least 1")
     if config.jobs < 1:
         raise BenchmarkError("--jobs must be at least 1")
+    check_names(config)
     summary = RunSummary()
     for data in prepare(config):
         names = resolve_generators(config.generators, data.meta.modality)
@@ -95,18 +100,30 @@ def run(config: RunConfig) -> RunSummary:
         for name in names:
             for seed in seeds:
                 job = make_job(config, data, name, seed)
-                existing = read_record(job.path)
-                if not config.force and existing and existing.get("config_hash") == job.config_hash \
-                        and existing.get("status") == "ok":
+                if not config.force and is_done(job):
                     summary.skipped.append(f"{data.folder}/{job.label}")
                 else:
                     pending.append(job)
         log.info("%s: %d jobs to run", data.folder, len(pending))
-        for outcome in execute(pending, data, config):
-            record = outcome.record
-            write_record(outcome.job.path, record)
-            (summary.done if record["status"] == "ok" else summary.failed).append(f"{data.folder}/{outcome.job.label}")
+        remove_stale_temps(Path(config.results_dir))
+        with contextlib.closing(execute(pending, data, config)) as outcomes:  # closing kills running jobs
+            for outcome in outcomes:
+                record = outcome.record
+                save_record(outcome.job.path, record)
+                (summary.done if record["status"] == "ok" else summary.failed).append(
+                    f"{data.folder}/{outcome.job.label}")
     return summary
+
+
+def check_names(config: RunConfig) -> None:
+    """Unknown generator, metric or family names fail here, before the data are loaded and scored
+    (whether they suit the data's modality is checked once the data are loaded)."""
+    if config.generators.strip() != "all":
+        for name in config.generators.split(","):
+            if name.strip():
+                get_generator(name.strip())
+    if config.metrics is not None:
+        check_metric_names(config.metrics)
 
 
 def make_job(config: RunConfig, data: PreparedData, name: str, seed: int) -> Job:
@@ -123,6 +140,7 @@ def make_job(config: RunConfig, data: PreparedData, name: str, seed: int) -> Job
         "metrics": data.metrics,
         "knn_k": list(data.knn_k),
         "package_version": __version__,
+        "code": data.code_for(name),
     }
     return Job(
         generator=name,
@@ -133,8 +151,67 @@ def make_job(config: RunConfig, data: PreparedData, name: str, seed: int) -> Job
         config_hash=sha256_hex(canonical_json(identity)),
         path=record_path(config.results_dir, data.folder, name, seed),
         memory_limit_gb=config.memory_limit_gb,
-        plugins=plugin_files(),
+        plugins=plugin_files_of(name),
     )
+
+
+def is_done(job: Job) -> bool:
+    """True when the job already has a valid ok record of the same configuration; an unusable record
+    file is logged and the job redone."""
+    try:
+        existing = load_record(job.path)
+    except BadRecord as exc:
+        log.warning("redoing %s: %s", exc.path, exc.reason)
+        return False
+    return existing is not None and existing["config_hash"] == job.config_hash and existing["status"] == "ok"
+
+
+class RecordNotWritten(BenchmarkError):
+    """A finished job's record could not be stored where it belongs."""
+
+
+def save_record(path: Path, record: dict[str, Any]) -> None:
+    """Store a finished job's record; when that fails, keep it elsewhere and stop the run (exit code 2)."""
+    try:
+        with signals_deferred():
+            write_record(path, record)
+    except (OSError, ValueError, TypeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise RecordNotWritten(
+            f"cannot write the record {path} ({reason}); {keep_unwritten(path, record)}. The run stopped "
+            "(running jobs killed); finished records are kept: fix the problem and run the same command again"
+        ) from None
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, so a record being written is finished first."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def sigterm_stops_the_run() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated`, so the run unwinds: jobs killed, records kept."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Terminated(f"received signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def execute(jobs: list[Job], data: PreparedData, config: RunConfig) -> Iterable[JobOutcome]:
@@ -156,10 +233,12 @@ def execute(jobs: list[Job], data: PreparedData, config: RunConfig) -> Iterable[
             while queue and len(running) < config.jobs:
                 job = queue.pop(0)
                 receiver, sender = context.Pipe(duplex=False)
-                process = context.Process(target=run_job_in_process, args=(job, data, sender))
+                lifeline, held = context.Pipe(duplex=False)  # only this process holds `held`
+                process = context.Process(target=run_job_in_process, args=(job, data, sender, lifeline))
                 process.start()
                 sender.close()
-                running[receiver] = Running(job, process, time.monotonic())
+                lifeline.close()
+                running[receiver] = Running(job, process, time.monotonic(), held)
             wait(list(running) + [r.process.sentinel for r in running.values()], timeout=1.0)
             for receiver, state in list(running.items()):
                 drain(receiver, state)
@@ -173,7 +252,7 @@ def execute(jobs: list[Job], data: PreparedData, config: RunConfig) -> Iterable[
                     state.record = evaluate_output(state.job, data, *state.output)
                     state.output = None
                 elif state.record is None and timeout is not None and time.monotonic() - state.started > timeout:
-                    kill(state.process)
+                    kill(state)
                     state.record = data.failure_record(
                         state.job, "timeout", f"job exceeded the {timeout:.0f} s time limit in phase {state.phase!r}"
                     )
@@ -181,8 +260,7 @@ def execute(jobs: list[Job], data: PreparedData, config: RunConfig) -> Iterable[
                     running.pop(receiver)
                     receiver.close()
                     state.process.join(timeout=10)
-                    if state.process.is_alive():
-                        kill(state.process)
+                    kill(state)
                     bar.update(1)
                     if state.record["status"] != "ok":
                         bar.write(f"{state.job.label}: {state.record['status']}: {state.record['error']}")
@@ -191,7 +269,7 @@ def execute(jobs: list[Job], data: PreparedData, config: RunConfig) -> Iterable[
                 bar.set_postfix_str("; ".join(f"{r.job.label}: {r.phase}" for r in running.values()), refresh=False)
     finally:
         for state in running.values():
-            kill(state.process)
+            kill(state)
         bar.close()
 
 
@@ -214,6 +292,7 @@ class Running:
     job: Job
     process: Any
     started: float
+    lifeline: Any  # write end of the job's lifeline pipe: closing it (or dying) ends the job
     phase: str = "starting"
     output: tuple[Any, dict[str, Any]] | None = None  # validated rows and compute figures, to score
     record: dict[str, Any] | None = None
@@ -242,7 +321,9 @@ def died_message(exitcode: int | None) -> str:
     return f"job process exited with code {exitcode} without a result"
 
 
-def kill(process: Any) -> None:
-    if process.is_alive():
-        process.kill()
-    process.join(timeout=10)
+def kill(state: Running) -> None:
+    """End a job's process (if it still runs) and close its lifeline."""
+    if state.process.is_alive():
+        state.process.kill()
+    state.process.join(timeout=10)
+    state.lifeline.close()

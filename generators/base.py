@@ -17,11 +17,14 @@ class Generator(ABC):
 
     Subclasses set ``name``, ``modalities`` and ``budgets`` (the hyperparameters of each budget in
     one place), and implement ``fit`` (train split only) and ``sample`` (one row per requested label,
-    on the dataset's analysis scale; genotypes as integers 0/1/2).
+    on the dataset's analysis scale; genotypes as integers 0/1/2). A generator that ignores the
+    requested labels by design (a noise floor) sets ``conditional = False``; the conformance kit then
+    skips its label-conditioning check.
     """
 
     name: ClassVar[str]
     modalities: ClassVar[frozenset[str]]
+    conditional: ClassVar[bool] = True
     budgets: ClassVar[dict[str, dict[str, Any]]] = {budget: {} for budget in BUDGETS}
 
     def __init__(self, *, budget: str = "default", seed: int = 0, device: str = "auto", **hparams: Any):

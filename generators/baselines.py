@@ -1,4 +1,5 @@
-"""Sanity baselines every leaderboard carries: per-class Gaussian, independent marginals, copy of train."""
+"""Sanity baselines every leaderboard carries: per-class Gaussian, independent marginals, uniform noise floor,
+copy of train."""
 
 from __future__ import annotations
 
@@ -43,38 +44,63 @@ class PerClassGenerator(Generator):
 
 @register_generator
 class GaussianGenerator(PerClassGenerator):
-    """Per-class multivariate normal; covariance made PSD, Ledoit-Wolf shrinkage when n_c <= p."""
+    """Per-class multivariate normal; Ledoit-Wolf shrinkage when n_c <= p, never a p x p matrix."""
 
     name = "gaussian"
     modalities = ALL_MODALITIES
     budgets: ClassVar[dict] = {b: {"shrinkage": "auto", "extra_noise": 0.0} for b in ("smoke", "default", "paper")}
 
     def fit_class(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        mean = X.mean(axis=0)
-        if len(X) < 2:
-            return {"mean": mean, "factor": np.zeros((X.shape[1], X.shape[1]))}
-        shrink = self.hparams["shrinkage"]
-        if shrink is True or (shrink == "auto" and len(X) <= X.shape[1]):
-            from sklearn.covariance import ledoit_wolf
+        """Draws are x = mean + z1 @ factor + noise * z2, so the covariance is factorᵀ factor + noise² I.
 
-            cov = ledoit_wolf(X)[0]
+        The factor is built from the centred class rows themselves (unique, no decomposition): the
+        Ledoit-Wolf covariance (1 - δ) S + δ μ I with S = XᵀX / n, or the sample covariance XᵀX / (n - 1).
+        ``extra_noise`` scales the covariance by (1 + extra_noise) (the CAMDA variant).
+        """
+        n, p = X.shape
+        mean = X.mean(axis=0)
+        if n < 2:
+            return {"mean": mean, "factor": np.zeros((0, p)), "noise": np.zeros(())}
+        centred = X - mean
+        scale = 1.0 + float(self.hparams["extra_noise"])
+        if self.shrinks(n, p):
+            delta, mu = ledoit_wolf_shrinkage(centred)
+            factor, noise = centred * np.sqrt((1.0 - delta) * scale / n), np.sqrt(delta * mu * scale)
         else:
-            cov = np.cov(X, rowvar=False)
-        cov = np.atleast_2d(cov) * (1.0 + float(self.hparams["extra_noise"]))
-        return {"mean": mean, "factor": psd_factor(cov)}
+            factor, noise = centred * np.sqrt(scale / (n - 1)), 0.0
+        return {"mean": mean, "factor": factor, "noise": np.asarray(noise)}
+
+    def shrinks(self, n: int, p: int) -> bool:
+        """Whether a class of ``n`` rows and ``p`` features gets Ledoit-Wolf shrinkage."""
+        shrinkage = self.hparams["shrinkage"]
+        if shrinkage not in ("auto", True, False):
+            raise ValueError(f"{self.name}: shrinkage must be 'auto', True or False, got {shrinkage!r}")
+        return shrinkage is True or (shrinkage == "auto" and n <= p)
 
     def sample_class(self, model: dict[str, np.ndarray], n: int) -> np.ndarray:
-        z = self.rng.standard_normal((n, model["factor"].shape[1]))
-        return model["mean"] + z @ model["factor"].T
+        factor, noise = model["factor"], float(model["noise"])
+        out = model["mean"] + self.rng.standard_normal((n, len(factor))) @ factor
+        if noise > 0:
+            out += noise * self.rng.standard_normal(out.shape)
+        return out
 
 
-def psd_factor(cov: np.ndarray) -> np.ndarray:
-    """F with F Fᵀ = the PSD repair of ``cov``: symmetrise, clip eigenvalues at 1e-6·mean(λ) and 0."""
-    cov = (cov + cov.T) / 2.0
-    eigval, eigvec = np.linalg.eigh(cov)
-    floor = max(1e-6 * float(np.mean(np.abs(eigval))), 0.0)
-    eigval = np.clip(eigval, floor, None)
-    return eigvec * np.sqrt(eigval)
+def ledoit_wolf_shrinkage(centred: np.ndarray) -> tuple[float, float]:
+    """Ledoit & Wolf (2004) shrinkage δ of S = XᵀX / n towards μ I, and μ = tr(S) / p, for centred rows X.
+
+    With ‖A‖² = tr(AAᵀ) / p and x_k the rows: d² = ‖S - μI‖² = (‖S‖_F² - p μ²) / p and
+    b̄² = Σ_k ‖x_k x_kᵀ - S‖² / n² = (Σ_k ‖x_k‖⁴ - n ‖S‖_F²) / (n² p); δ = min(b̄², d²) / d² (0 if d² = 0).
+    ‖XᵀX‖_F = ‖XXᵀ‖_F, so the smaller of the two Gram matrices gives ‖S‖_F: O(min(n, p)² max(n, p)).
+    """
+    n, p = centred.shape
+    gram = centred @ centred.T if n <= p else centred.T @ centred
+    row_sq = np.einsum("ij,ij->i", centred, centred)
+    mu = row_sq.sum() / (n * p)
+    s_frob_sq = float(np.sum(gram**2)) / n**2
+    d_sq = (s_frob_sq - p * mu**2) / p
+    b_sq = (float(np.sum(row_sq**2)) - n * s_frob_sq) / (n**2 * p)
+    delta = 0.0 if d_sq <= 0 else min(max(b_sq, 0.0), d_sq) / d_sq
+    return delta, float(mu)
 
 
 @register_generator
@@ -95,6 +121,30 @@ class MarginalsGenerator(PerClassGenerator):
         values = model["values"]
         picks = self.rng.integers(0, len(values), size=(n, values.shape[1]))
         return np.take_along_axis(values, picks, axis=0)
+
+
+@register_generator
+class UniformGenerator(Generator):
+    """Noise floor: each feature uniform between its train min and max (genotypes uniform on {0,1,2}); label-blind."""
+
+    name = "uniform"
+    modalities = ALL_MODALITIES
+    conditional = False
+
+    def fit(self, X: np.ndarray, y: np.ndarray, meta: DatasetMeta) -> UniformGenerator:
+        X = np.asarray(X, dtype=np.float64)
+        self.low, self.high = X.min(axis=0), X.max(axis=0)
+        self.modality = meta.modality
+        return self
+
+    def sample(self, y: np.ndarray) -> np.ndarray:
+        shape = (len(y), self.low.size)
+        if self.modality == "genotype":
+            return finish_output(self.rng.integers(0, 3, size=shape), self.modality)
+        return finish_output(self.rng.uniform(self.low, self.high, size=shape), self.modality)
+
+    def n_params(self) -> int:
+        return 0 if self.modality == "genotype" else 2 * self.low.size
 
 
 @register_generator

@@ -1,17 +1,20 @@
-"""Classifier embedding space ``emb`` (spec §0): the 16-d layer of an MLP trained on real train data.
+"""Classifier embedding space ``emb`` (spec §0): the 16-d layer of an MLP classifier of real rows.
 
 Architecture (Lacan et al.'s TCGA classifier): G → 256 → 16 → C, ReLU after the first two linear
 layers, dropout 0.5 after each ReLU; the embedding is the output of the second linear layer (before
-its ReLU). Training: ``std`` features of the train split, cross-entropy, Adam (lr 1e-3), 150 epochs,
-full batch, a seed derived from the split's metric seed. One network per evaluation context (label
-task), trained on first use and cached in the context, so the reference row and every generator are
-embedded by the same network.
+its ReLU). Training: ``std`` features, cross-entropy, Adam (lr 1e-3), 150 epochs, full batch, a seed
+derived from the split's metric seed.
 
-Speed: the first layer dominates (rows × G × 256 per pass). To keep a 10k × 1,000 split in a few
-seconds on a 2-core CPU the network is trained on a stratified subsample of at most
-``EMB_MAX_ROWS`` train rows (full batch, so 150 epochs = 150 Adam steps). Training runs on the CPU
-in float32 on one thread (reproducible whatever the core count) under ``torch.random.fork_rng`` so the
-global torch seed is left untouched; torch is imported only when the embedding is first needed.
+Cross-fitted, not trained on the train split: a network embeds the rows it was trained on differently
+from unseen rows, so copies of training rows would be scored apart from fresh ones. Two networks are
+trained, one on each stratified half of the test subsample; each embeds the *other* half (the real
+side of the comparison) and the scored set, so every embedded row is out of sample. They are trained
+once per evaluation context and shared by the reference row and every generator.
+
+Speed: the first layer dominates (rows × G × 256 per pass); each network trains on at most
+``EMB_MAX_ROWS`` rows (full batch, so 150 epochs = 150 Adam steps), on the CPU in float32 on one
+thread (reproducible whatever the core count) under ``torch.random.fork_rng`` so the global torch seed
+is left untouched; torch is imported only when the embedding is first needed.
 """
 
 from __future__ import annotations
@@ -101,20 +104,18 @@ def embed(net: Any, Z: np.ndarray, batch: int = 8192) -> np.ndarray:
     return out
 
 
-def context_net(ctx: EvalContext) -> Any:
-    """The context's embedding network, trained once on (a stratified subsample of) ``std`` train."""
+def crossfit_embeddings(ctx: EvalContext) -> list[tuple[Any, np.ndarray]]:
+    """(network, embedded compared half) for each half of the test subsample; cached in the context."""
 
-    def make() -> Any:
-        y = ctx.split.train_y
+    def make() -> list[tuple[Any, np.ndarray]]:
         C = ctx.split.n_classes
-        rows = stratified_indices(
-            y, proportional_counts(y, C, min(len(y), EMB_MAX_ROWS)), derive_seed(ctx.seed, TAG_EMB_ROWS)
-        )
-        return train_embedding_net(ctx.T_std[rows], y[rows], C, derive_seed(ctx.seed, TAG_EMB_NET))
+        out = []
+        for k, (fit, compare) in enumerate(ctx.R_halves):
+            y = ctx.R_y[fit]
+            rows = fit[stratified_indices(y, proportional_counts(y, C, min(len(y), EMB_MAX_ROWS)),
+                                          derive_seed(ctx.seed, TAG_EMB_ROWS + 10 * k))]
+            net = train_embedding_net(ctx.R_std[rows], ctx.R_y[rows], C, derive_seed(ctx.seed, TAG_EMB_NET + 10 * k))
+            out.append((net, embed(net, ctx.R_std[compare])))
+        return out
 
-    return ctx.cache.get("emb_net", make)
-
-
-def to_emb(ctx: EvalContext, Z: np.ndarray) -> np.ndarray:
-    """``emb`` space of rows already in ``std``."""
-    return embed(context_net(ctx), Z)
+    return ctx.cache.get("emb_crossfit", make)

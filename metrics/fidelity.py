@@ -1,4 +1,9 @@
-"""Fidelity: k-NN precision/recall/density/coverage, Fréchet distance, MMD, correlations, C2ST (spec §1-3)."""
+"""Fidelity: k-NN precision/recall/density/coverage, Fréchet distance, MMD, correlations, C2ST (spec §1-3).
+
+Every distance-based score works in ``std`` (z-scores with the moments of all real rows), not in a PCA
+fitted on train: a train-fitted PCA spreads the rows it was fitted on along its axes, so copies of
+training rows looked atypical (see ``docs/metrics.md``, "Membership-blind fidelity").
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,12 @@ from typing import Any
 import numpy as np
 
 from .base import HIGHER, INFO, LOWER, register_metric, target
+from .distances import ColumnArgmin, Points, knn_self
 from .space import (
     TAG_CV,
     TAG_MMD,
-    ColumnArgmin,
     Comparison,
-    Points,
     derive_seed,
-    knn_self,
     proportional_counts,
     single_thread_blas,
     stratified_indices,
@@ -75,7 +78,7 @@ def prdc(real: np.ndarray, fake: np.ndarray, k_pr: int = K_PR, k_dc: int = K_DC)
 
 
 def _knn_pass(c: Comparison) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
-    return c.get("knn_pass", lambda: knn_pass(c.ctx.R_emb, c.S_emb, c.ctx.R_knn, c.S_knn, *c.ctx.knn_k))
+    return c.get("knn_pass", lambda: knn_pass(c.ctx.R_pts, c.S_pts, c.ctx.R_knn, c.S_knn, *c.ctx.knn_k))
 
 
 def _knn(c: Comparison) -> dict[str, float]:
@@ -84,38 +87,63 @@ def _knn(c: Comparison) -> dict[str, float]:
 
 @register_metric("precision_recall", "fidelity", scores={"precision": HIGHER, "recall": HIGHER})
 def precision_recall(c: Comparison) -> dict[str, float]:
-    """Improved precision and recall (k = 3 unless set with ``knn_k``; embedding space; <= rule)."""
+    """Improved precision and recall (k = 3 unless set with ``knn_k``; ``std``; <= rule)."""
     s = _knn(c)
     return {"precision": s["precision"], "recall": s["recall"]}
 
 
 @register_metric("density_coverage", "fidelity", scores={"density": target(None), "coverage": HIGHER})
 def density_coverage(c: Comparison) -> dict[str, float]:
-    """Density and coverage (k = 5 unless set with ``knn_k``; embedding space; <= rule)."""
+    """Density and coverage (k = 5 unless set with ``knn_k``; ``std``; <= rule)."""
     s = _knn(c)
     return {"density": s["density"], "coverage": s["coverage"]}
 
 
 def _psd_sqrt(M: np.ndarray) -> np.ndarray:
-    w, V = np.linalg.eigh((M + M.T) / 2.0)
+    w, V = np.linalg.eigh(_symmetric(M))
     return (V * np.sqrt(np.clip(w, 0.0, None))) @ V.T
 
 
 def frechet_distance(A: np.ndarray, B: np.ndarray) -> float:
-    """‖μ_A − μ_B‖² + Tr(Σ_A + Σ_B) − 2 Σ √λ(Σ_A^½ Σ_B Σ_A^½); ddof = 1, real symmetric algebra only."""
+    """‖μ_A − μ_B‖² + Tr(Σ_A + Σ_B) − 2 Σ √λ(Σ_A^½ Σ_B Σ_A^½); ddof = 1, real symmetric algebra only.
+
+    With more features than rows the p x p covariances are never formed: the λ are the squared singular
+    values of the n x m cross-Gram matrix A_c B_cᵀ over (n − 1)(m − 1) (``frechet_trace_term``).
+    """
+    A, B = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
     mu = A.mean(axis=0) - B.mean(axis=0)
-    cov_a = np.atleast_2d(np.cov(A, rowvar=False, ddof=1))
-    cov_b = np.atleast_2d(np.cov(B, rowvar=False, ddof=1))
-    root_a = _psd_sqrt(cov_a)
-    M = root_a @ cov_b @ root_a
-    lam = np.clip(np.linalg.eigvalsh((M + M.T) / 2.0), 0.0, None)
-    return float(mu @ mu + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.sqrt(lam).sum())
+    Ac, Bc = A - A.mean(axis=0), B - B.mean(axis=0)
+    trace_a = float(np.einsum("ij,ij->", Ac, Ac)) / (len(A) - 1)
+    trace_b = float(np.einsum("ij,ij->", Bc, Bc)) / (len(B) - 1)
+    return float(mu @ mu + trace_a + trace_b - 2.0 * frechet_trace_term(Ac, Bc))
 
 
-@register_metric("fd_pca", "fidelity", scores={"fd_pca": LOWER})
-def fd_pca(c: Comparison) -> dict[str, float]:
-    """Fréchet distance between test and scored set in the embedding space (pca50 / pcag)."""
-    return {"fd_pca": frechet_distance(c.ctx.R_emb.X, c.S_emb.X)}
+def frechet_trace_term(Ac: np.ndarray, Bc: np.ndarray) -> float:
+    """Tr((Σ_A^½ Σ_B Σ_A^½)^½) of centred rows, by the cheaper of the covariance and cross-Gram routes.
+
+    Σ_A^½ Σ_B Σ_A^½ has the non-zero eigenvalues of Σ_A Σ_B, hence of M Mᵀ/((n − 1)(m − 1)) with
+    M = A_c B_cᵀ (n x m): the trace is the sum of M's singular values over √((n − 1)(m − 1)).
+    """
+    (n, p), m = Ac.shape, len(Bc)
+    small, large = min(n, m), max(n, m)
+    if p * p * (n + m) + 2 * p**3 <= n * m * p + small * small * large + small**3:
+        cov_a, cov_b = Ac.T @ Ac / (n - 1), Bc.T @ Bc / (m - 1)
+        root_a = _psd_sqrt(cov_a)
+        lam = np.linalg.eigvalsh(_symmetric(root_a @ cov_b @ root_a))
+        return float(np.sqrt(np.clip(lam, 0.0, None)).sum())
+    M = Ac @ Bc.T
+    lam = np.linalg.eigvalsh(_symmetric(M @ M.T if n <= m else M.T @ M))
+    return float(np.sqrt(np.clip(lam, 0.0, None)).sum() / np.sqrt((n - 1) * (m - 1)))
+
+
+def _symmetric(M: np.ndarray) -> np.ndarray:
+    return (M + M.T) / 2.0
+
+
+@register_metric("fd", "fidelity", scores={"fd": LOWER})
+def fd(c: Comparison) -> dict[str, float]:
+    """Fréchet distance between test and scored set in ``std`` (biased upward by ≈ p/n: read it against the reference)."""
+    return {"fd": frechet_distance(c.ctx.R_std, c.S_std)}
 
 
 def median_heuristic_gamma(pooled: np.ndarray, seed: int, max_rows: int = MMD_POOL) -> float:
@@ -154,8 +182,8 @@ def mmd2_unbiased(A: np.ndarray, B: np.ndarray, gamma: float) -> float:
 
 @register_metric("mmd", "fidelity", scores={"mmd": LOWER})
 def mmd(c: Comparison) -> dict[str, float]:
-    """Unbiased MMD², RBF kernel, median-heuristic bandwidth, embedding space."""
-    R, S = c.ctx.R_emb.X, c.S_emb.X
+    """Unbiased MMD², RBF kernel, median-heuristic bandwidth, ``std``."""
+    R, S = c.ctx.R_std, c.S_std
     gamma = median_heuristic_gamma(np.vstack([R, S]), derive_seed(c.ctx.seed, TAG_MMD))
     return {"mmd": mmd2_unbiased(R, S, gamma)}
 
@@ -327,38 +355,9 @@ def alpha_beta_scores(
 
 @register_metric("alpha_beta", "fidelity", scores={"alpha_precision": HIGHER, "beta_recall": HIGHER})
 def alpha_beta(c: Comparison) -> dict[str, float]:
-    """α-precision and β-recall (Alaa et al. 2022, naive ball embedding) in the embedding space."""
+    """α-precision and β-recall (Alaa et al. 2022, naive ball embedding) in ``std``."""
     _, nearest_d, nearest_idx = _knn_pass(c)
-    return alpha_beta_scores(c.ctx.R_emb.X, c.S_emb.X, c.ctx.R_knn[:, 0], nearest_d, nearest_idx)
-
-
-def authentic_rows(train: Points, train_r1: np.ndarray, fake: Points) -> np.ndarray:
-    """Per fake row y: with x* its nearest train row, is d(y, x*) > r_1(x*; train)? (Alaa et al.,
-    evaluated per synthetic point.) An exact copy (distance 0) is never authentic."""
-    out = np.zeros(len(fake), dtype=bool)
-    for start, stop, D in fake.blocks(train):
-        arg = D.argmin(axis=1)
-        out[start:stop] = D[np.arange(stop - start), arg] > train_r1[arg]
-    return out
-
-
-def _train_emb(c: Comparison) -> tuple[Points, np.ndarray]:
-    """The full train split in the embedding space and its 1-NN radii (cached in the context)."""
-    ctx = c.ctx
-
-    def make() -> tuple[Points, np.ndarray]:
-        Z = None if ctx.modality == "genotype" else ctx.T_std
-        T = Points(ctx.to_embedding(ctx.split.train_X, Z))
-        return T, knn_self(T, 1)[:, 0]
-
-    return ctx.cache.get("T_emb_r1", make)
-
-
-@register_metric("authenticity", "fidelity", scores={"authenticity": target(None)})
-def authenticity(c: Comparison) -> dict[str, float]:
-    """Share of scored rows farther from their nearest train row than that row's own 1-NN radius."""
-    T, r1 = _train_emb(c)
-    return {"authenticity": float(authentic_rows(T, r1, c.S_emb).mean())}
+    return alpha_beta_scores(c.ctx.R_std, c.S_std, c.ctx.R_knn[:, 0], nearest_d, nearest_idx)
 
 
 # ---- Fréchet distance in the classifier embedding ---------------------------------------------------
@@ -366,13 +365,12 @@ def authenticity(c: Comparison) -> dict[str, float]:
 
 @register_metric("fd_emb", "fidelity", scores={"fd_emb": LOWER})
 def fd_emb(c: Comparison) -> dict[str, float]:
-    """Fréchet distance in the 16-d embedding of an MLP classifier trained on ``std`` train (``emb``)."""
-    from .embedding import to_emb
+    """Fréchet distance in the 16-d embedding of an MLP classifier (``emb``), cross-fitted on halves of
+    the test subsample: each half's network embeds the other half and the scored set; mean of the two."""
+    from .embedding import crossfit_embeddings, embed
 
-    ctx = c.ctx
-    R = ctx.cache.get("R_embnet", lambda: to_emb(ctx, ctx.R_std))
-    S = c.get("S_embnet", lambda: to_emb(ctx, c.S_std))
-    return {"fd_emb": frechet_distance(R, S)}
+    values = [frechet_distance(real, embed(net, c.S_std)) for net, real in crossfit_embeddings(c.ctx)]
+    return {"fd_emb": float(np.mean(values))}
 
 
 # ---- per-feature Wasserstein-1 and Kolmogorov-Smirnov -------------------------------------------------

@@ -1,6 +1,7 @@
 """Population-genetics fidelity on dosages (spec §5): allele frequencies, MAF spectrum, LD r² within
 windows and LD decay, Hudson F_ST between populations, Gaussian-component EMD and population overlap
-in ``pcag``."""
+on the first 10 principal axes of ``std`` dosages (cross-fitted on halves of the test subsample, so
+no compared row is in sample)."""
 
 from __future__ import annotations
 
@@ -328,41 +329,45 @@ def atoms_w1(mu_a: np.ndarray, w_a: np.ndarray, mu_b: np.ndarray, w_b: np.ndarra
     return float(np.sum(np.abs(Fa - Fb) * np.diff(grid)))
 
 
-def _gmm_real(c: Comparison) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per class with enough rows: (means (axes, 2), weights (axes, 2), sd per axis) of the real fits."""
-    ctx = c.ctx
-
-    def make() -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        E = ctx.R_emb.X[:, :GMM_AXES]
-        out = {}
-        for k in range(ctx.split.n_classes):
-            Ek = E[ctx.R_y == k]
-            if len(Ek) < GMM_MIN_ROWS:
-                continue
+def _gmm_fits(E: np.ndarray, y: np.ndarray, n_classes: int) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per class with enough rows: (means (axes, 2), weights (axes, 2), sd per axis) of 1-D two-component fits."""
+    out = {}
+    for k in range(n_classes):
+        Ek = E[y == k]
+        if len(Ek) >= GMM_MIN_ROWS:
             mu, w = gmm_1d(Ek)
             out[k] = (mu, w, Ek.std(axis=0, ddof=1))
-        return out
+    return out
 
-    return ctx.cache.get("gmm_real", make)
+
+def _axes(c: Comparison) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per cross-fit half: (real compared half on the first 10 axes, its labels, scored set on those axes)."""
+    ctx = c.ctx
+    real = ctx.cache.get("pop_axes_real", lambda: [
+        (pca.transform(ctx.R_std[compare]), ctx.R_y[compare]) for pca, compare in ctx.crossfit_pca(GMM_AXES)
+    ])
+    return c.get("pop_axes", lambda: [
+        (E_r, y_r, pca.transform(c.S_std)) for (E_r, y_r), (pca, _) in zip(real, ctx.crossfit_pca(GMM_AXES), strict=True)
+    ])
 
 
 @register_metric("gmm_components", "genomics", {"genotype"}, scores={"gmm_emd": LOWER, "gmm_rmse": LOWER})
 def gmm_components(c: Comparison) -> dict[str, float]:
-    """Two-component 1-D Gaussian mixtures per population and `pcag` axis (first 10): EMD and RMSE of
-    the components, in units of the real scores' sd on that axis."""
-    real = _gmm_real(c)
-    E = c.S_emb.X[:, :GMM_AXES]
+    """Two-component 1-D Gaussian mixtures per population on the first 10 principal axes: EMD and RMSE of
+    the components, in units of the real scores' sd on that axis (both cross-fit halves pooled)."""
+    C = c.ctx.split.n_classes
     emd, sq = [], []
-    for k, (mu_r, w_r, sd) in real.items():
-        Ek = E[c.S_y == k]
-        if len(Ek) < GMM_MIN_ROWS:
-            continue
-        mu_s, w_s = gmm_1d(Ek)
-        for a in range(E.shape[1]):
-            if sd[a] <= 0:
+    for half, (E_r, y_r, E_s) in enumerate(_axes(c)):
+        real = c.ctx.cache.get(f"gmm_real_{half}", lambda E_r=E_r, y_r=y_r: _gmm_fits(E_r, y_r, C))
+        for k, (mu_s, w_s, _) in _gmm_fits(E_s, c.S_y, C).items():
+            if k not in real:
                 continue
-            emd.append(atoms_w1(mu_r[a], w_r[a], mu_s[a], w_s[a]) / sd[a])
-            sq.append(np.r_[((mu_r[a] - mu_s[a]) / sd[a]) ** 2, (w_r[a] - w_s[a]) ** 2])
+            mu_r, w_r, sd = real[k]
+            for a in range(E_s.shape[1]):
+                if sd[a] <= 0:
+                    continue
+                emd.append(atoms_w1(mu_r[a], w_r[a], mu_s[a], w_s[a]) / sd[a])
+                sq.append(np.r_[((mu_r[a] - mu_s[a]) / sd[a]) ** 2, (w_r[a] - w_s[a]) ** 2])
     if not emd:
         raise ValueError(f"no population has {GMM_MIN_ROWS} rows in both the real and the scored set")
     return {"gmm_emd": float(np.mean(emd)), "gmm_rmse": float(np.sqrt(np.mean(sq)))}
@@ -370,15 +375,15 @@ def gmm_components(c: Comparison) -> dict[str, float]:
 
 @register_metric("pop_pca_overlap", "genomics", {"genotype"}, scores={"pop_pca_overlap": target(None)})
 def pop_pca_overlap(c: Comparison) -> dict[str, float]:
-    """Mean over populations of the share of scored rows whose nearest real population centroid
-    (first 10 `pcag` axes) is their own population."""
-    ctx = c.ctx
-    E_r, E_s = ctx.R_emb.X[:, :GMM_AXES], c.S_emb.X[:, :GMM_AXES]
-    present = [k for k in range(ctx.split.n_classes) if np.any(ctx.R_y == k)]
-    if len(present) < 2:
-        raise NotApplicable("fewer than two populations in the real test set")
-    centroids = np.stack([E_r[ctx.R_y == k].mean(axis=0) for k in present])
-    d = ((E_s[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
-    nearest = np.asarray(present)[d.argmin(axis=1)]
-    shares = [np.mean(nearest[c.S_y == k] == k) for k in present if np.any(c.S_y == k)]
-    return {"pop_pca_overlap": float(np.mean(shares))}
+    """Mean over populations of the share of scored rows whose nearest real population centroid (first
+    10 principal axes) is their own population (mean of the two cross-fit halves)."""
+    values = []
+    for E_r, y_r, E_s in _axes(c):
+        present = [k for k in range(c.ctx.split.n_classes) if np.any(y_r == k)]
+        if len(present) < 2:
+            raise NotApplicable("fewer than two populations in the real test set")
+        centroids = np.stack([E_r[y_r == k].mean(axis=0) for k in present])
+        d = ((E_s[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+        nearest = np.asarray(present)[d.argmin(axis=1)]
+        values.append(np.mean([np.mean(nearest[c.S_y == k] == k) for k in present if np.any(c.S_y == k)]))
+    return {"pop_pca_overlap": float(np.mean(values))}

@@ -1,176 +1,236 @@
 """Privacy (spec §7): identical matches, distance to closest record (share, median and 5th-percentile
-ratios), NNDR, distance-based membership inference, DOMIAS density-ratio attack and nearest-neighbour
-adversarial accuracy (AATS) with its privacy loss.
+ratios), NNDR, distance-based membership inference (AUC and true-positive rate at 1 % and 10 % false
+positives), DOMIAS density-ratio attack, nearest-neighbour adversarial accuracy (AATS) with its privacy
+loss, and authenticity (Alaa et al.).
 
 Members are train rows, non-members are the holdout for generator output and the test split for the
-reference row (where the holdout plays the synthetic set). Distances: L1 on dosages (genotype);
-otherwise Euclidean in PCA-50 of standardised features, both fitted on all real rows so that
-members and non-members are treated alike (``EvalContext.privacy_points``). Identical matches are
-checked in ``std`` against the full train split.
+reference row (where the holdout plays the synthetic set). Distances: L1 on dosages (genotype),
+otherwise Euclidean in ``std`` (z-scores with the moments of all real rows, so members and non-members
+are treated alike).
+
+Every score's value for data exchangeable with the real rows (its *null*) is known: 0.5 for the shares
+and AUCs, the false-positive rate for a TPR at that rate, 1 for the ratios, 0 for the privacy loss;
+``metrics.privacy_null`` measures the null's mean and spread on the split's own sizes by re-splitting
+the real rows, so a reader can tell noise from leakage. The score functions below are shared with it.
 
 Two deliberate departures from a T_n-only protocol, so that a memorizer is caught whatever the
 train/holdout size ratio: the DCR share compares against the *full* train split and is calibrated
-by its null expectation |T| / (|T| + |H|) (see ``calibrated_share``), and the membership attack
-scores members against the generator's *whole* output, which is what an attacker holds.
+linearly by its null expectation |T| / (|T| + |H|) (see ``calibrated_share``), and the membership
+attack scores members against the generator's *whole* output, which is what an attacker holds.
+Ties (frequent with integer distances on dosages) are split by exchangeability, never by a strict
+inequality, so that the null stays at its value.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .base import register_metric, target
-from .space import ColumnArgmin, Comparison, Points, cross_min
+from .distances import ColumnArgmin, Points, count_at_min, cross_min, nn_cross, nn_self
+from .space import Comparison
+
+MIA_FPRS = (0.01, 0.1)
 
 
-def nn_cross(A: Points, B: Points) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One blocked pass over A × B: (nearest and second-nearest distance from each row of A to B,
-    nearest distance from each row of B to A); nearest pairs recomputed exactly (no expansion
-    rounding), so a copied row is at distance exactly 0."""
-    if len(B) < 2:
-        raise ValueError("need at least two rows to find two nearest neighbours")
-    two = np.zeros((len(A), 2), dtype=np.int64)
-    nearest_in_A = ColumnArgmin(len(B))
-    for start, stop, D in A.blocks(B):
-        two[start:stop] = np.argpartition(D, 1, axis=1)[:, :2]
-        nearest_in_A.update(D, start)
-    rows = np.arange(len(A))
-    d = np.stack([A.exact_pair_distances(B, rows, two[:, 0]), A.exact_pair_distances(B, rows, two[:, 1])], 1)
-    d.sort(axis=1)
-    return d[:, 0], d[:, 1], nearest_in_A.distances(A, B)
+# ----------------------------------------------------------------------------------------------
+# Score functions (shared with the re-split null)
 
 
-def nn_self(P: Points) -> np.ndarray:
-    """Distance from each row to its nearest *other* row (self excluded by index), recomputed exactly."""
-    if len(P) < 2:
-        raise ValueError("need at least two rows for a nearest other row")
-    arg = np.zeros(len(P), dtype=np.int64)
-    for start, stop, D in P.blocks(P):
-        D[np.arange(stop - start), np.arange(start, stop)] = np.inf
-        arg[start:stop] = D.argmin(axis=1)
-    return P.exact_pair_distances(P, np.arange(len(P)), arg)
+def dcr_share(d_train: np.ndarray, d_nonmember: np.ndarray, ties_train: np.ndarray | None = None,
+              ties_nonmember: np.ndarray | None = None) -> float:
+    """Share of rows nearer to a train row than to a non-member: mean(1[d_T < d_H] + w·1[d_T = d_H]).
+
+    A tie is split by exchangeability: with a train rows and b non-members at the nearest distance,
+    the nearest record is a train row with probability w = a / (a + b) (½ without counts)."""
+    closer = (d_train < d_nonmember).astype(np.float64)
+    tie = d_train == d_nonmember
+    if tie.any():
+        if ties_train is None or ties_nonmember is None:
+            closer[tie] = 0.5
+        else:
+            a, b = ties_train[tie].astype(np.float64), ties_nonmember[tie].astype(np.float64)
+            closer[tie] = a / (a + b)
+    return float(closer.mean())
 
 
-def train_pass(S: Points, T: Points, members: np.ndarray) -> tuple[np.ndarray, ...]:
-    """One blocked pass over S × (full train split), members = indices of T_n in T.
+def calibrated_share(raw: float, null: float) -> float:
+    """Map a raw share to a score with its null expectation at 0.5 and a copy of train at 1 (linear).
 
-    Returns (S -> nearest train row, S -> nearest member, S -> second-nearest member,
-    member -> nearest S row), nearest pairs recomputed exactly. Sharing the pass saves the separate
-    S × T_n product.
+    A row exchangeable with the real rows has its nearest record in the train split with probability
+    ``null`` = |T| / (|T| + |H|). The map 0.5 + (raw − null) / (2 (1 − null)) is linear, so the score's
+    expectation for such rows is exactly 0.5 (a piecewise map is not: it biased small-sample nulls
+    upward); rows farther from train than fresh data score below 0.5, down to 0.5 − null/(2(1 − null)).
     """
+    return 0.5 + (raw - null) / (2.0 * (1.0 - null))
+
+
+def share_null(n_train: int, n_nonmembers: int) -> float:
+    """|T| / (|T| + |H|): the DCR share of a row exchangeable with the real rows."""
+    return n_train / (n_train + n_nonmembers)
+
+
+NNDR_EPS = 1e-12
+
+
+def nndr(d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
+    """Nearest-neighbour distance ratio (d_1 + 1e-12) / (d_2 + 1e-12)."""
+    return (d1 + NNDR_EPS) / (d2 + NNDR_EPS)
+
+
+def ratio(numerator: float, denominator: float, what: str) -> float:
+    if denominator == 0.0:
+        raise ValueError(f"{what} is 0; the ratio is undefined")
+    return numerator / denominator
+
+
+def distance_ratios(d_member1: np.ndarray, d_member2: np.ndarray, d_nonmember1: np.ndarray,
+                    d_nonmember2: np.ndarray) -> dict[str, float]:
+    """Median and 5th-percentile DCR ratios and the NNDR ratio, members (T_n) over non-members."""
+    return {
+        "dcr_ratio": ratio(float(np.median(d_member1)), float(np.median(d_nonmember1)),
+                           "median distance to the closest non-member"),
+        "dcr_p5_ratio": ratio(float(np.percentile(d_member1, 5)), float(np.percentile(d_nonmember1, 5)),
+                              "5th percentile of the distance to the closest non-member"),
+        "nndr_ratio": ratio(float(np.percentile(nndr(d_member1, d_member2), 10)),
+                            float(np.percentile(nndr(d_nonmember1, d_nonmember2), 10)),
+                            "10th percentile of the non-members' NNDR"),
+    }
+
+
+def exceedances(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """For each positive score, how many negative scores exceed it (ties ½)."""
+    ordered = np.sort(negative)
+    above = len(ordered) - np.searchsorted(ordered, positive, side="right")
+    tied = np.searchsorted(ordered, positive, side="right") - np.searchsorted(ordered, positive, side="left")
+    return above + 0.5 * tied
+
+
+def roc_auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """ROC AUC of "higher score = positive" (the Mann–Whitney statistic, ties ½)."""
+    return 1.0 - float(exceedances(positive, negative).mean()) / len(negative)
+
+
+def tpr_at_fpr(positive: np.ndarray, negative: np.ndarray, alpha: float) -> float:
+    """True-positive rate at false-positive rate ``alpha`` with an interpolated threshold.
+
+    A positive with j negatives above it is caught at any FPR above j / n₂; counting it with weight
+    clip(α (n₂ + 1) − j, 0, 1) makes an attack with no information score exactly ``alpha`` in
+    expectation (j is uniform on 0..n₂ then), and caps what n₂ negatives can certify: with 25
+    non-members a row above them all counts 0.26 at 1 % FPR.
+    """
+    j = exceedances(positive, negative)
+    return float(np.clip(alpha * (len(negative) + 1) - j, 0.0, 1.0).mean())
+
+
+def membership_scores(member_d: np.ndarray, nonmember_d: np.ndarray) -> dict[str, float]:
+    """AUC and TPR at 1 % / 10 % FPR of the attack "nearer to a released row = member"."""
+    out = {"mia_auc": roc_auc(-member_d, -nonmember_d)}
+    for alpha in MIA_FPRS:
+        out[mia_tpr_name(alpha)] = tpr_at_fpr(-member_d, -nonmember_d, alpha)
+    return out
+
+
+def mia_tpr_name(alpha: float) -> str:
+    return f"mia_tpr_at_{round(100 * alpha)}fpr"
+
+
+def beyond_share(d: np.ndarray, radius: np.ndarray) -> float:
+    """mean(1[d > radius] + ½·1[d = radius]): a strict '>' would put ties (integer distances) on one side."""
+    return float(np.mean((d > radius) + 0.5 * (d == radius)))
+
+
+def adversarial_accuracy(d_xs: np.ndarray, d_xx: np.ndarray, d_sx: np.ndarray, d_ss: np.ndarray) -> float:
+    """AA = ½[mean_x 1(d_XS > d_XX) + mean_s 1(d_SX > d_SS)] (Yale et al. 2020), ties counted ½."""
+    return 0.5 * (beyond_share(d_xs, d_xx) + beyond_share(d_sx, d_ss))
+
+
+# ----------------------------------------------------------------------------------------------
+# Shared distance passes
+
+
+@dataclass(frozen=True)
+class TrainPass:
+    """One blocked pass of the scored set S against the full train split (members T_n among its rows)."""
+
+    d_train: np.ndarray  # S -> nearest train row (exact)
+    i_train: np.ndarray  # its index in the train split
+    ties_train: np.ndarray  # train rows at that distance
+    d_member1: np.ndarray  # S -> nearest member
+    d_member2: np.ndarray  # S -> second-nearest member
+    member_to_S: np.ndarray  # member -> nearest S row
+
+
+def train_pass(S: Points, T: Points, members: np.ndarray) -> TrainPass:
+    """Everything privacy needs from S × (full train split), in one pass; nearest pairs recomputed exactly."""
     if len(members) < 2:
         raise ValueError("need at least two members")
     full_arg = np.zeros(len(S), dtype=np.int64)
+    ties = np.zeros(len(S), dtype=np.int64)
     two = np.zeros((len(S), 2), dtype=np.int64)
     nearest_in_S = ColumnArgmin(len(members))
     for start, stop, D in S.blocks(T):
         full_arg[start:stop] = D.argmin(axis=1)
+        ties[start:stop] = count_at_min(D)
         Dm = D[:, members]
         two[start:stop] = members[np.argpartition(Dm, 1, axis=1)[:, :2]]
         nearest_in_S.update(Dm, start)
     rows = np.arange(len(S))
     d = np.stack([S.exact_pair_distances(T, rows, two[:, 0]), S.exact_pair_distances(T, rows, two[:, 1])], 1)
     d.sort(axis=1)
-    return (
-        S.exact_pair_distances(T, rows, full_arg),
-        d[:, 0],
-        d[:, 1],
-        nearest_in_S.distances(S, T, members),
-    )
+    return TrainPass(S.exact_pair_distances(T, rows, full_arg), full_arg, ties, d[:, 0], d[:, 1],
+                     nearest_in_S.distances(S, T, members))
 
 
-def _train_pass(c: Comparison) -> tuple[np.ndarray, ...]:
+def _train_pass(c: Comparison) -> TrainPass:
     return c.get("priv_train_pass", lambda: train_pass(c.S_priv, c.ctx.T_priv, np.asarray(c.ctx.tn_idx)))
 
 
-def _members_pass(c: Comparison) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(S -> nearest member, S -> second-nearest member, member -> nearest S row)."""
-    return _train_pass(c)[1:]
-
-
-def _nonmembers_pass(c: Comparison) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(S -> nearest non-member, S -> second-nearest non-member, non-member -> nearest S row)."""
+def _nonmembers_pass(c: Comparison) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(S -> nearest non-member, S -> second nearest, non-members at that distance, non-member -> nearest S)."""
     return c.get("priv_nonmembers_pass", lambda: nn_cross(c.S_priv, c.NM_priv))
 
 
-def _members(c: Comparison) -> tuple[np.ndarray, np.ndarray]:
-    """(distance S -> nearest member, distance member -> nearest S row)."""
-    d1, _, back = _members_pass(c)
-    return d1, back
-
-
-def _nonmembers(c: Comparison) -> tuple[np.ndarray, np.ndarray]:
-    """(distance S -> nearest non-member, distance non-member -> nearest S row)."""
-    d1, _, back = _nonmembers_pass(c)
-    return d1, back
-
-
-def match_epsilon(c: Comparison) -> float:
-    """ε of the identical-match test: 0 for dosages, 1e-6·√G for continuous (G = ``std`` features)."""
-    return 0.0 if c.ctx.modality == "genotype" else 1e-6 * float(np.sqrt(c.S_std.shape[1]))
-
-
-def _train_matches(c: Comparison) -> np.ndarray:
-    """Per scored row: is some row of the full train split within ε?
-
-    Genotypes (ε = 0): exact row lookup. Continuous: PCA is a contraction, so only pairs within ε in
-    ``pca50`` (plus a rounding margin) can match; those candidates are checked exactly in ``std``.
-    """
-    ctx = c.ctx
-    if ctx.modality == "genotype":
-        keys = ctx.cache.get(
-            "train_row_keys", lambda: {r.tobytes() for r in np.asarray(ctx.split.train_X, np.int8)}
-        )
-        return np.array([r.tobytes() in keys for r in np.ascontiguousarray(c.S_X, dtype=np.int8)])
-    eps = match_epsilon(c)
-    S, T = c.S_emb, ctx.cache.get("T_pca50", lambda: Points(ctx.to_pca50(ctx.split.train_X, ctx.T_std)))
-    T_std = ctx.cache.get("T_std_points", lambda: Points(ctx.T_std))
-    matched = np.zeros(len(S), dtype=bool)
-    for start, stop, d2 in S.blocks(T, squared=True):
-        i, j = np.nonzero(d2 <= eps**2 + 1e-10 * (S.sq[start:stop, None] + T.sq.max()))
-        if len(i):
-            d = c.get("S_std_points", lambda: Points(c.S_std)).exact_pair_distances(T_std, i + start, j)
-            matched[np.unique(i[d <= eps] + start)] = True
-    return matched
+# ----------------------------------------------------------------------------------------------
+# Metrics
 
 
 @register_metric("exact_match", "privacy", scores={"exact_match_rate": target(None)})
 def exact_match(c: Comparison) -> dict[str, float]:
     """Identical-match share: fraction of scored rows within ε of a row of the full train split."""
-    return {"exact_match_rate": float(np.mean(_train_matches(c)))}
-
-
-def dcr_share(dcr_members: np.ndarray, dcr_nonmembers: np.ndarray) -> float:
-    """mean(1[dcr_T < dcr_H] + ½·1[dcr_T = dcr_H])."""
-    return float(np.mean((dcr_members < dcr_nonmembers) + 0.5 * (dcr_members == dcr_nonmembers)))
-
-
-def calibrated_share(raw: float, null: float) -> float:
-    """Map a raw share to [0, 1] with its null expectation at 0.5 (piecewise linear).
-
-    A row drawn from the real distribution, independent of both sets, has its nearest record in the
-    train split with probability ``null`` = |T| / (|T| + |H|) (exchangeability). Raw shares in
-    [0, null] map to [0, 0.5] and [null, 1] to [0.5, 1]: 0.5 = no closer to train than fresh real
-    data, 1 = every row closest to a train record (a copy of train).
-    """
-    return raw / (2.0 * null) if raw <= null else 0.5 + (raw - null) / (2.0 * (1.0 - null))
+    return {"exact_match_rate": float(np.mean(_train_pass(c).d_train <= c.ctx.match_epsilon))}
 
 
 @register_metric("dcr", "privacy", scores={"dcr_share": target(0.5), "dcr_ratio": target(1.0)})
 def dcr(c: Comparison) -> dict[str, float]:
     """Distance to closest record: calibrated share closer to train than to non-members; median ratio.
 
-    ``dcr_share`` uses the full train split (every copied row counts) calibrated by its null
+    ``dcr_share`` uses the full train split (every copied row counts) calibrated linearly by its null
     expectation; ``dcr_ratio`` = median dcr to T_n / median dcr to non-members (equal sizes).
     """
-    dcr_full = _train_pass(c)[0]
-    dcr_t, _ = _members(c)
-    dcr_h, _ = _nonmembers(c)
-    med_h = float(np.median(dcr_h))
-    if med_h == 0.0:
-        raise ValueError("median distance to the closest non-member is 0; the ratio is undefined")
-    null = len(c.ctx.split.train_y) / (len(c.ctx.split.train_y) + len(dcr_h))
-    share = calibrated_share(dcr_share(dcr_full, dcr_h), null)
-    return {"dcr_share": share, "dcr_ratio": float(np.median(dcr_t)) / med_h}
+    tp = _train_pass(c)
+    d_h, d_h2, ties_h, _ = _nonmembers_pass(c)
+    raw = dcr_share(tp.d_train, d_h, tp.ties_train, ties_h)
+    share = calibrated_share(raw, share_null(len(c.ctx.split.train_y), len(c.NM_priv)))
+    ratios = distance_ratios(tp.d_member1, tp.d_member2, d_h, d_h2)
+    return {"dcr_share": share, "dcr_ratio": ratios["dcr_ratio"]}
+
+
+@register_metric("dcr_p5", "privacy", scores={"dcr_p5_ratio": target(1.0)})
+def dcr_p5(c: Comparison) -> dict[str, float]:
+    """5th percentile of the distance to the closest member (T_n) over that to the closest non-member."""
+    tp = _train_pass(c)
+    d_h, d_h2, _, _ = _nonmembers_pass(c)
+    return {"dcr_p5_ratio": distance_ratios(tp.d_member1, tp.d_member2, d_h, d_h2)["dcr_p5_ratio"]}
+
+
+@register_metric("nndr", "privacy", scores={"nndr_ratio": target(1.0)})
+def nndr_metric(c: Comparison) -> dict[str, float]:
+    """10th percentile of the NNDR of scored rows against T_n over that against non-members (small = near-copies)."""
+    tp = _train_pass(c)
+    d_h, d_h2, _, _ = _nonmembers_pass(c)
+    return {"nndr_ratio": distance_ratios(tp.d_member1, tp.d_member2, d_h, d_h2)["nndr_ratio"]}
 
 
 def _released_rest(c: Comparison) -> np.ndarray:
@@ -182,52 +242,22 @@ def _released_rest(c: Comparison) -> np.ndarray:
     return released[keep]
 
 
-@register_metric("mia", "privacy", scores={"mia_auc": target(0.5)})
+@register_metric(
+    "mia",
+    "privacy",
+    scores={"mia_auc": target(0.5), **{mia_tpr_name(a): target(a) for a in MIA_FPRS}},
+)
 def mia(c: Comparison) -> dict[str, float]:
-    """Distance membership attack: AUC of −(distance to the nearest released row), T_n (1) vs non-members (0)."""
-    from sklearn.metrics import roc_auc_score
-
+    """Distance membership attack on the whole released output, members T_n vs non-members: ROC AUC and
+    the true-positive rate at 1 % and 10 % false positives (the low-FPR view of Carlini et al. 2022)."""
     # The scored set S is part of the released output: reuse its passes and scan only the other rows.
-    member_d, nonmember_d = _members_pass(c)[2], _nonmembers_pass(c)[2]
+    member_d, nonmember_d = _train_pass(c).member_to_S, _nonmembers_pass(c)[3]
     rest = _released_rest(c)
     if len(rest):
         rest_priv = c.ctx.privacy_points(rest)
         member_d = np.minimum(member_d, c.get("mia_members", lambda: cross_min(c.ctx.Tn_priv, rest_priv)[0]))
         nonmember_d = np.minimum(nonmember_d, c.get("mia_nonmembers", lambda: cross_min(c.NM_priv, rest_priv)[0]))
-    y = np.r_[np.ones(len(member_d)), np.zeros(len(nonmember_d))]
-    return {"mia_auc": float(roc_auc_score(y, -np.r_[member_d, nonmember_d]))}
-
-
-@register_metric("dcr_p5", "privacy", scores={"dcr_p5_ratio": target(1.0)})
-def dcr_p5(c: Comparison) -> dict[str, float]:
-    """5th percentile of the distance to the closest member (T_n) over that to the closest non-member."""
-    dcr_t, _ = _members(c)
-    dcr_h, _ = _nonmembers(c)
-    low_h = float(np.percentile(dcr_h, 5))
-    if low_h == 0.0:
-        raise ValueError("5th percentile of the distance to the closest non-member is 0; ratio undefined")
-    return {"dcr_p5_ratio": float(np.percentile(dcr_t, 5)) / low_h}
-
-
-NNDR_EPS = 1e-12
-
-
-def nndr(d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
-    """Nearest-neighbour distance ratio (d_1 + 1e-12) / (d_2 + 1e-12)."""
-    return (d1 + NNDR_EPS) / (d2 + NNDR_EPS)
-
-
-@register_metric("nndr", "privacy", scores={"nndr_ratio": target(1.0)})
-def nndr_metric(c: Comparison) -> dict[str, float]:
-    """10th percentile of the NNDR of scored rows against T_n over that against non-members (small = near-copies)."""
-    t1, t2, _ = _members_pass(c)
-    h1, h2, _ = _nonmembers_pass(c)
-    return {"nndr_ratio": float(np.percentile(nndr(t1, t2), 10) / np.percentile(nndr(h1, h2), 10))}
-
-
-def adversarial_accuracy(d_xs: np.ndarray, d_xx: np.ndarray, d_sx: np.ndarray, d_ss: np.ndarray) -> float:
-    """AA = ½[mean_x 1(d_XS > d_XX) + mean_s 1(d_SX > d_SS)] (Yale et al. 2020; strict >)."""
-    return 0.5 * (float(np.mean(d_xs > d_xx)) + float(np.mean(d_sx > d_ss)))
+    return membership_scores(member_d, nonmember_d)
 
 
 @register_metric(
@@ -238,14 +268,27 @@ def adversarial_accuracy(d_xs: np.ndarray, d_xx: np.ndarray, d_sx: np.ndarray, d
 def aats(c: Comparison) -> dict[str, float]:
     """Nearest-neighbour adversarial accuracy with members (train) and non-members (test); loss = test − train."""
     ctx = c.ctx
-    d_ss = c.get("priv_self_S", lambda: nn_self(c.S_priv))
+    d_ss = c.get("priv_self_S", lambda: c.S_knn[:, 0] if ctx.modality != "genotype" else nn_self(c.S_priv))
     d_tt = ctx.cache.get("priv_self_Tn", lambda: nn_self(ctx.Tn_priv))
     d_hh = ctx.cache.get(f"priv_self_{c.nonmembers}", lambda: nn_self(c.NM_priv))
-    s_t, _, t_s = _members_pass(c)
-    s_h, _, h_s = _nonmembers_pass(c)
-    train = adversarial_accuracy(t_s, d_tt, s_t, d_ss)
+    tp = _train_pass(c)
+    s_h, _, _, h_s = _nonmembers_pass(c)
+    train = adversarial_accuracy(tp.member_to_S, d_tt, tp.d_member1, d_ss)
     test = adversarial_accuracy(h_s, d_hh, s_h, d_ss)
     return {"aats_train": train, "aats_test": test, "aats_privacy_loss": test - train}
+
+
+def train_radii(c: Comparison) -> np.ndarray:
+    """Distance from every train row to its nearest other train row (privacy space), once per context."""
+    return c.ctx.cache.get("priv_self_T", lambda: nn_self(c.ctx.T_priv))
+
+
+@register_metric("authenticity", "privacy", scores={"authenticity": target(None)})
+def authenticity(c: Comparison) -> dict[str, float]:
+    """Alaa et al.: share of scored rows farther from their nearest train row x* than x*'s own nearest
+    train neighbour (ties ½); fresh data score near 0.5, copies 0. Full train split, privacy space."""
+    tp = _train_pass(c)
+    return {"authenticity": beyond_share(tp.d_train, train_radii(c)[tp.i_train])}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -283,37 +326,10 @@ def kde_logpdf(data: np.ndarray, query: np.ndarray) -> np.ndarray:
     return out
 
 
-DOMIAS_POOL = 6000  # pooled real rows used to fit the genotype PCA-10
-
-
 def _domias_coords(ctx, X: np.ndarray) -> np.ndarray:  # noqa: ANN001
-    """PCA-10 coordinates for DOMIAS, fitted on real rows of all splits (members and non-members alike).
-
-    Expression/counts: the first 10 components of the privacy space (standardiser and PCA-50 fitted
-    on all real rows). Genotypes: PCA-10 of dosages standardised with pooled allele frequencies,
-    fitted on up to 6,000 rows drawn from train, holdout and test together.
-    """
-    if ctx.modality != "genotype":
-        return ctx.privacy_points(X).X[:, :DOMIAS_DIMS]
-
-    def make():  # noqa: ANN202
-        from sklearn.decomposition import PCA
-
-        from .space import TAG_PCA, derive_seed
-
-        split = ctx.split
-        pool = np.vstack([split.train_X, split.holdout_X, split.test_X])
-        rng = np.random.default_rng(derive_seed(ctx.seed, TAG_DOMIAS_REF + 1))
-        if len(pool) > DOMIAS_POOL:
-            pool = pool[np.sort(rng.choice(len(pool), DOMIAS_POOL, replace=False))]
-        mean, sd = pool.mean(axis=0), pool.std(axis=0)
-        keep = np.flatnonzero(sd > 0)
-        Z = (pool[:, keep] - mean[keep]) / sd[keep]
-        k = min(DOMIAS_DIMS, Z.shape[0] - 1, Z.shape[1])
-        return keep, mean[keep], sd[keep], PCA(n_components=k, random_state=derive_seed(ctx.seed, TAG_PCA)).fit(Z)
-
-    keep, mean, sd, pca = ctx.cache.get("domias_genotype_space", make)
-    return pca.transform((np.asarray(X)[:, keep].astype(np.float64) - mean) / sd)
+    """PCA-10 coordinates for DOMIAS: exact PCA of ``std`` fitted on up to 3,000 rows drawn from all real
+    splits (members and non-members alike; dosages standardised the same way)."""
+    return ctx.pooled_pca(DOMIAS_DIMS).transform(ctx.to_std(X))
 
 
 def domias_reference_rows(ctx) -> np.ndarray:  # noqa: ANN001
@@ -335,8 +351,6 @@ def domias(c: Comparison) -> dict[str, float]:
     The real reference density comes from the test split for generator output and from train rows
     outside T_n for the reference row (holdout scored as synthetic, test as non-members).
     """
-    from sklearn.metrics import roc_auc_score
-
     ctx = c.ctx
     members = ctx.cache.get("domias_Tn", lambda: _domias_coords(ctx, np.asarray(ctx.split.train_X)[ctx.tn_idx]))
     if c.nonmembers == "holdout":
@@ -352,5 +366,4 @@ def domias(c: Comparison) -> dict[str, float]:
     query = np.vstack([members, nonmembers])
     key = f"domias_ref_logpdf_{c.nonmembers}"
     score = kde_logpdf(S, query) - ctx.cache.get(key, lambda: kde_logpdf(ref, query))
-    y = np.r_[np.ones(len(members)), np.zeros(len(nonmembers))]
-    return {"domias_auc": float(roc_auc_score(y, score))}
+    return {"domias_auc": roc_auc(score[: len(members)], score[len(members):])}

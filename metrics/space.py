@@ -1,18 +1,21 @@
-"""Evaluation context: real-data caches (scaler, PCA, k-NN radii, subsamples) and blocked distances.
+"""Evaluation context: the real data's roles, their feature spaces and the caches metrics share.
 
 Only numpy is imported at module level; scipy and scikit-learn are imported where they are used.
 
-Spaces (spec §0): ``std`` = z-scores with train mean/sd, train-constant features dropped; ``pca50`` =
-PCA of ``std`` fit on train (not whitened); ``pcag`` = PCA of Patterson-scaled dosages fit on train.
-The k-NN metrics, Fréchet distance and MMD run in the context's ``embedding`` space: ``pca50`` for
-expression/counts and ``pcag`` for genotypes. Privacy distances are Euclidean in ``std`` for
-continuous data and L1 on raw dosages for genotypes.
+One feature space, ``std``, serves every metric that compares rows: z-scores of each feature with the
+mean and standard deviation of *all real rows* (train, holdout and test; features constant there
+dropped), genotype dosages included. Its Euclidean distances are those of the k-NN fidelity scores,
+Fréchet distance, MMD and α/β (membership-blind: a real row is scored the same whether or not it was
+in the train split, see ``docs/metrics.md``) and of the privacy scores on continuous data; genotype
+privacy distances are L1 on the dosages. Metrics that need a few principal axes (population structure,
+the classifier embedding) fit them on one half of the test subsample and compare the other half,
+so every compared row is out of sample.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,16 +23,16 @@ from typing import Any
 import numpy as np
 
 from .base import ALL_MODALITIES, MetricSpec, NotApplicable, metrics_for
+from .distances import Points, knn_self
+from .pca import PCAFit, exact_pca
 
 N_MAX = 5000
 K_MAX = 10
-N_PCS = 50
-PRIVACY_PCA_ROWS = 6000
-BLOCK_ELEMENTS = 1 << 22  # ~32 MB of float64 per distance block
-_SNAP = 1e-12  # squared distances below this fraction of |a|^2 + max|b|^2 are rounding noise: set to 0
+PCA_POOL_ROWS = 3000  # real rows (drawn from all splits) behind the pooled PCAs of DOMIAS and the figures
+MOMENT_BLOCK_ROWS = 4096
 
 # Seed-sequence tags: one independent random stream per purpose.
-TAG_EVAL_ROWS, TAG_TEST_ROWS, TAG_MEMBERS, TAG_MMD, TAG_CV, TAG_PCA, TAG_PROJECTION = range(1, 8)
+TAG_EVAL_ROWS, TAG_TEST_ROWS, TAG_MEMBERS, TAG_MMD, TAG_CV, TAG_PCA, TAG_PROJECTION, TAG_HALVES = range(1, 9)
 
 
 def derive_seed(seed: int, tag: int) -> int:
@@ -43,143 +46,6 @@ def single_thread_blas() -> AbstractContextManager[Any]:
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")
-
-
-# ----------------------------------------------------------------------------------------------
-# Blocked distances
-
-
-GPU_MIN_WORK = 1 << 27  # multiply-adds in one distance block above which a CUDA device is used
-_CUDA: list[Any] = []  # [torch module or None], decided once
-
-
-def _cuda_torch() -> Any:
-    """torch if a CUDA device is usable, else None. Decided once per process; torch is imported only
-    when it is installed and an NVIDIA or ROCm device node exists, so CPU-only runs never load it."""
-    if not _CUDA:
-        import importlib.util
-        import os
-
-        torch = None
-        nodes = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/proc/driver/nvidia")
-        if importlib.util.find_spec("torch") is not None and any(os.path.exists(n) for n in nodes):
-            import torch as _torch
-
-            torch = _torch if _torch.cuda.is_available() else None
-        _CUDA.append(torch)
-    return _CUDA[0]
-
-
-class Points:
-    """Rows prepared for blocked distances: Euclidean on floats, or L1 on 0/1/2 dosages.
-
-    L1 on dosages uses the threshold code u1 = [g >= 1], u2 = [g >= 2]: |g - h| = sum of |u - v| over
-    both thresholds, and |u - v| = u + v - 2uv for binary values, so distances come from one exact
-    integer matrix product.
-    """
-
-    def __init__(self, X: np.ndarray, metric: str = "euclidean") -> None:
-        if metric == "euclidean":
-            self.X = np.ascontiguousarray(X, dtype=np.float64)
-        elif metric == "l1":
-            g = np.asarray(X)
-            self.X = np.ascontiguousarray(np.concatenate([g >= 1, g >= 2], axis=1), dtype=np.float32)
-        else:
-            raise ValueError(f"unknown metric {metric!r}")
-        self.metric = metric
-        self.sq = np.einsum("ij,ij->i", self.X, self.X, dtype=np.float64)
-
-    def __len__(self) -> int:
-        return self.X.shape[0]
-
-    def block_rows(self, other: Points) -> int:
-        return max(1, BLOCK_ELEMENTS // max(len(other), 1))
-
-    def distances(self, other: Points, start: int, stop: int, squared: bool = False) -> np.ndarray:
-        """Distances from rows ``start:stop`` of self to every row of ``other`` (float64, in place ops)."""
-        d = self._product(other, start, stop)
-        d *= -2.0
-        d += self.sq[start:stop, None]
-        d += other.sq[None, :]
-        if self.metric == "l1":
-            return d
-        d[d < _SNAP * (self.sq[start:stop, None] + other.sq.max())] = 0.0
-        return d if squared else np.sqrt(d, out=d)
-
-    def _product(self, other: Points, start: int, stop: int) -> np.ndarray:
-        """Rows ``start:stop`` of self times other.T in float64; on a CUDA device for large blocks."""
-        torch = _cuda_torch() if (stop - start) * len(other) * self.X.shape[1] >= GPU_MIN_WORK else None
-        if torch is None:
-            return (self.X[start:stop] @ other.X.T).astype(np.float64, copy=False)
-        dev = getattr(other, "_cuda_X", None)
-        if dev is None:
-            dev = other._cuda_X = torch.from_numpy(other.X).to("cuda", torch.float64)
-        block = torch.from_numpy(self.X[start:stop]).to("cuda", torch.float64)
-        return (block @ dev.T).cpu().numpy()
-
-    def blocks(self, other: Points, squared: bool = False) -> Iterator[tuple[int, int, np.ndarray]]:
-        step = self.block_rows(other)
-        for start in range(0, len(self), step):
-            stop = min(start + step, len(self))
-            yield start, stop, self.distances(other, start, stop, squared)
-
-    def exact_pair_distances(self, other: Points, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """Distances of the row pairs (i[t], j[t]) computed directly (no expansion rounding)."""
-        out = np.empty(len(i))
-        step = max(1, BLOCK_ELEMENTS // max(self.X.shape[1], 1))
-        for s in range(0, len(i), step):
-            diff = self.X[i[s : s + step]] - other.X[j[s : s + step]]
-            out[s : s + step] = (
-                np.abs(diff).sum(axis=1)
-                if self.metric == "l1"
-                else np.sqrt(np.einsum("ij,ij->i", diff, diff))
-            )
-        return out
-
-
-def knn_self(P: Points, k: int) -> np.ndarray:
-    """(n, k) ascending distances from each row to its k nearest other rows (self excluded by index)."""
-    n = len(P)
-    if n - 1 < k:
-        raise ValueError(f"k-NN with k={k} needs at least {k + 1} rows, got {n}")
-    out = np.empty((n, k))
-    for start, stop, D in P.blocks(P):
-        D[np.arange(stop - start), np.arange(start, stop)] = np.inf
-        part = np.partition(D, k - 1, axis=1)[:, :k]
-        out[start:stop] = np.sort(part, axis=1)
-    return out
-
-
-def cross_min(A: Points, B: Points) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest-neighbour distances A->B (per row of A) and B->A (per row of B), recomputed exactly."""
-    row_arg = np.zeros(len(A), dtype=np.int64)
-    nearest_in_A = ColumnArgmin(len(B))
-    for start, stop, D in A.blocks(B):
-        row_arg[start:stop] = D.argmin(axis=1)
-        nearest_in_A.update(D, start)
-    rows = np.arange(len(A))
-    return A.exact_pair_distances(B, rows, row_arg), nearest_in_A.distances(A, B)
-
-
-class ColumnArgmin:
-    """For every row of B, the nearest row of A so far, updated one distance block (rows of A) at a time."""
-
-    def __init__(self, n_columns: int) -> None:
-        self.min = np.full(n_columns, np.inf)
-        self.arg = np.zeros(n_columns, dtype=np.int64)
-
-    def update(self, D: np.ndarray, start: int) -> None:
-        """Take a block of distances from rows ``start:start + len(D)`` of A to every row of B."""
-        c = D.argmin(axis=0)
-        cmin = D[c, np.arange(D.shape[1])]
-        better = cmin < self.min
-        self.min[better] = cmin[better]
-        self.arg[better] = c[better] + start
-
-    def distances(self, A: Points, B: Points, columns: np.ndarray | None = None) -> np.ndarray:
-        """Exact distances from each row of B (or B's ``columns``) to its nearest row of A."""
-        cols = np.arange(len(self.arg)) if columns is None else columns
-        return A.exact_pair_distances(B, self.arg, cols)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -288,40 +154,40 @@ class Comparison:
     def get(self, key: str, make: Callable[[], Any]) -> Any:
         return self.cache.get(key, make)
 
-    def _std_if_used(self) -> np.ndarray | None:
-        return None if self.ctx.modality == "genotype" else self.S_std
-
     @property
     def S_std(self) -> np.ndarray:
         return self.get("S_std", lambda: self.ctx.to_std(self.S_X))
 
     @property
-    def S_emb(self) -> Points:
-        return self.get("S_emb", lambda: Points(self.ctx.to_embedding(self.S_X, self._std_if_used())))
+    def S_pts(self) -> Points:
+        """The scored set in ``std`` for blocked Euclidean distances."""
+        return self.get("S_pts", lambda: Points(self.S_std))
 
     @property
     def S_knn(self) -> np.ndarray:
-        return self.get("S_knn", lambda: knn_self(self.S_emb, min(K_MAX, len(self.S_y) - 1)))
+        return self.get("S_knn", lambda: knn_self(self.S_pts, min(K_MAX, len(self.S_y) - 1)))
 
     @property
     def S_priv(self) -> Points:
-        return self.get("S_priv", lambda: self.ctx.privacy_points(self.S_X))
-
-    @property
-    def released_priv(self) -> Points:
-        return self.get("released_priv", lambda: self.ctx.privacy_points(self.released_X))
+        return self.S_pts if self.ctx.modality != "genotype" else self.get("S_priv", lambda: dosages(self.S_X))
 
     @property
     def NM_priv(self) -> Points:
         return self.ctx.H_priv if self.nonmembers == "holdout" else self.ctx.R_priv
 
 
+def dosages(X: np.ndarray) -> Points:
+    """Genotype rows as points for L1 distances on 0/1/2 dosages."""
+    return Points(np.asarray(X, dtype=np.int8), metric="l1")
+
+
 class EvalContext:
     """Everything that depends only on the real data, computed once and shared by all metrics."""
 
     def __init__(self, split: SplitData, metrics: Sequence[str] | None = None, n_max: int = N_MAX,
-                 knn_k: tuple[int, int] = (3, 5)) -> None:
+                 knn_k: tuple[int, int] = (3, 5), null_draws: int | None = None) -> None:
         self.split = split
+        self.null_draws = null_draws  # re-splits behind the privacy nulls (None: the default; 0: none)
         self.modality = split.modality
         self.seed = int(split.seed)
         if not all(1 <= k <= K_MAX for k in knn_k) or len(knn_k) != 2:
@@ -379,16 +245,35 @@ class EvalContext:
     def R_std(self) -> np.ndarray:
         return self.cache.get("R_std", lambda: self.to_std(self.R_X))
 
-    def _R_std_if_used(self) -> np.ndarray | None:
-        return None if self.modality == "genotype" else self.R_std
-
     @property
-    def R_emb(self) -> Points:
-        return self.cache.get("R_emb", lambda: Points(self.to_embedding(self.R_X, self._R_std_if_used())))
+    def R_pts(self) -> Points:
+        return self.cache.get("R_pts", lambda: Points(self.R_std))
 
     @property
     def R_knn(self) -> np.ndarray:
-        return self.cache.get("R_knn", lambda: knn_self(self.R_emb, K_MAX))
+        return self.cache.get("R_knn", lambda: knn_self(self.R_pts, K_MAX))
+
+    @property
+    def R_halves(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """Two (fit, compare) index pairs into the test subsample: its stratified halves, each way round.
+
+        Transforms fitted on data (principal axes, the classifier embedding) are fitted on one half and
+        compare the other half with the scored set, so no compared row is in sample."""
+
+        def make() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+            y = self.R_y
+            a = stratified_indices(y, (np.bincount(y, minlength=self.split.n_classes) + 1) // 2,
+                                   derive_seed(self.seed, TAG_HALVES))
+            b = np.setdiff1d(np.arange(len(y)), a)
+            return (a, b), (b, a)
+
+        return self.cache.get("R_halves", make)
+
+    def crossfit_pca(self, k: int) -> list[tuple[PCAFit, np.ndarray]]:
+        """Exact PCA-k of ``std`` fitted on each half of the test subsample, with the other half's indices."""
+        return self.cache.get(f"crossfit_pca_{k}", lambda: [
+            (exact_pca(self.R_std[fit], k), compare) for fit, compare in self.R_halves
+        ])
 
     @property
     def Tn_priv(self) -> Points:
@@ -398,7 +283,9 @@ class EvalContext:
 
     @property
     def T_priv(self) -> Points:
-        return self.cache.get("T_priv", lambda: self.privacy_points(self.split.train_X))
+        if self.modality != "genotype":
+            return self.cache.get("T_pts", lambda: Points(self.T_std))
+        return self.cache.get("T_priv", lambda: dosages(self.split.train_X))
 
     @property
     def H_priv(self) -> Points:
@@ -406,110 +293,64 @@ class EvalContext:
 
     @property
     def R_priv(self) -> Points:
-        return self.cache.get("R_priv", lambda: self.privacy_points(self.R_X))
+        return self.R_pts if self.modality != "genotype" else self.cache.get("R_priv", lambda: dosages(self.R_X))
 
     # ---- spaces -------------------------------------------------------------------------------
     def _std_params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Kept features, mean and sd of all real rows (train, holdout, test), accumulated in row blocks."""
+
         def make() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            T = np.asarray(self.split.train_X, dtype=np.float64)
-            mean, sd = T.mean(axis=0), T.std(axis=0)
+            parts = [np.asarray(X) for X in (self.split.train_X, self.split.holdout_X, self.split.test_X)]
+            rows = sum(len(X) for X in parts)
+            mean = sum(X.sum(axis=0, dtype=np.float64) for X in parts) / rows
+            ss = np.zeros_like(mean)
+            for X in parts:
+                for s in range(0, len(X), MOMENT_BLOCK_ROWS):
+                    block = X[s : s + MOMENT_BLOCK_ROWS].astype(np.float64) - mean
+                    ss += np.einsum("ij,ij->j", block, block)
+            sd = np.sqrt(ss / rows)
             keep = np.flatnonzero(sd > 1e-12 * np.maximum(1.0, np.abs(mean)))
             if len(keep) == 0:
-                raise ValueError("every feature is constant in the training split")
+                raise ValueError("every feature is constant in the real data")
             return keep, mean[keep], sd[keep]
 
         return self.cache.get("std_params", make)
 
+    @property
+    def match_epsilon(self) -> float:
+        """ε of the identical-match test: 0 for dosages, 1e-6·√G for continuous (G = ``std`` features)."""
+        return 0.0 if self.modality == "genotype" else 1e-6 * math.sqrt(len(self._std_params()[0]))
+
     def to_std(self, X: np.ndarray) -> np.ndarray:
-        """``std`` space: z-scores with train mean/sd, train-constant features dropped."""
+        """``std`` space: z-scores with the mean/sd of all real rows; features constant there dropped."""
         keep, mean, sd = self._std_params()
         return (np.asarray(X)[:, keep].astype(np.float64) - mean) / sd
 
-    def _pca(self, name: str, T: Callable[[], np.ndarray]) -> Any:
-        def make() -> Any:
-            from sklearn.decomposition import PCA
+    def privacy_points(self, X: np.ndarray) -> Points:
+        """Privacy distance space: L1 on dosages (genotype), else Euclidean in ``std``."""
+        return dosages(X) if self.modality == "genotype" else Points(self.to_std(X))
 
-            data = T()
-            k = min(N_PCS, data.shape[0] - 1, data.shape[1])
-            return PCA(n_components=k, random_state=derive_seed(self.seed, TAG_PCA)).fit(data)
+    def pooled_pca(self, k: int) -> PCAFit:
+        """Exact PCA-k of ``std`` fitted on up to ``PCA_POOL_ROWS`` rows drawn from all real splits."""
 
-        return self.cache.get(name, make)
-
-    def to_pca50(self, X: np.ndarray, Z: np.ndarray | None = None) -> np.ndarray:
-        """``pca50`` space: PCA of ``std`` fit on train (``Z``: X already in ``std``, if at hand)."""
-        return self._pca("pca50", lambda: self.T_std).transform(self.to_std(X) if Z is None else Z)
-
-    def _patterson_params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        def make() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            p = np.asarray(self.split.train_X, dtype=np.float64).mean(axis=0) / 2.0
-            keep = np.flatnonzero((p > 0) & (p < 1))
-            if len(keep) == 0:
-                raise ValueError("every SNP is monomorphic in the training split")
-            return keep, 2.0 * p[keep], np.sqrt(2.0 * p[keep] * (1.0 - p[keep]))
-
-        return self.cache.get("patterson", make)
-
-    def to_pcag(self, X: np.ndarray) -> np.ndarray:
-        """``pcag`` space: PCA of Patterson-scaled dosages (train allele frequencies) fit on train."""
-        keep, center, scale = self._patterson_params()
-
-        def scaled(G: np.ndarray) -> np.ndarray:
-            return (np.asarray(G)[:, keep].astype(np.float64) - center) / scale
-
-        return self._pca("pcag", lambda: scaled(self.split.train_X)).transform(scaled(X))
-
-    def to_embedding(self, X: np.ndarray, Z: np.ndarray | None = None) -> np.ndarray:
-        """Space of the k-NN metrics, FD and MMD: ``pcag`` for genotypes, ``pca50`` otherwise."""
-        return self.to_pcag(X) if self.modality == "genotype" else self.to_pca50(X, Z)
-
-    def _privacy_space(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
-        """Standardiser and PCA fitted on *all* real rows (train, holdout, test) for privacy distances.
-
-        Fitting on train alone makes train rows special: their z-scores and principal-component
-        scores are in-sample (bounded, inflated along train-specific directions) while holdout
-        rows are not, so every set looks nearer to or farther from train for reasons unrelated to
-        memorisation. Fitting on the pooled real rows treats members and non-members alike.
-        Moments are accumulated part by part; the PCA sees at most ``PRIVACY_PCA_ROWS`` rows.
-        """
-
-        def make() -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
-            from sklearn.decomposition import PCA
-
-            parts = [np.asarray(X) for X in (self.split.train_X, self.split.holdout_X, self.split.test_X)]
-            rows = sum(len(X) for X in parts)
-            total = sum(X.sum(axis=0, dtype=np.float64) for X in parts)
-            mean = total / rows
-            sd = np.sqrt(sum(((X - mean) ** 2).sum(axis=0) for X in parts) / rows)
-            keep = np.flatnonzero(sd > 1e-12 * np.maximum(1.0, np.abs(mean)))
-            # PCA on at most PRIVACY_PCA_ROWS pooled rows, so 20,000 features stay within memory
+        def make() -> PCAFit:
+            split = self.split
+            parts = [np.asarray(X) for X in (split.train_X, split.holdout_X, split.test_X)]
             offsets = np.cumsum([0] + [len(X) for X in parts])
             rng = np.random.default_rng(derive_seed(self.seed, TAG_PCA))
-            picked = np.sort(rng.choice(rows, size=min(rows, PRIVACY_PCA_ROWS), replace=False))
-            Z = np.vstack([
-                (parts[i][picked[(picked >= offsets[i]) & (picked < offsets[i + 1])] - offsets[i]][:, keep]
-                 - mean[keep]) / sd[keep]
-                for i in range(len(parts))
-            ])
-            k = min(N_PCS, Z.shape[0] - 1, Z.shape[1])
-            pca = PCA(n_components=k, random_state=derive_seed(self.seed, TAG_PCA)).fit(Z)
-            return keep, mean[keep], sd[keep], pca
+            picked = np.sort(rng.choice(offsets[-1], size=min(offsets[-1], PCA_POOL_ROWS), replace=False))
+            rows = np.vstack([parts[i][picked[(picked >= offsets[i]) & (picked < offsets[i + 1])] - offsets[i]]
+                              for i in range(len(parts))])
+            return exact_pca(self.to_std(rows), k)
 
-        return self.cache.get("privacy_space", make)
-
-    def privacy_points(self, X: np.ndarray) -> Points:
-        """Privacy distance space: L1 on dosages (genotype), else Euclidean in PCA-50 of standardised
-        features with both fitted on all real rows (``_privacy_space``)."""
-        if self.modality == "genotype":
-            return Points(np.asarray(X, dtype=np.int8), metric="l1")
-        keep, mean, sd, pca = self._privacy_space()
-        return Points(pca.transform((np.asarray(X)[:, keep].astype(np.float64) - mean) / sd))
+        return self.cache.get(f"pooled_pca_{k}", make)
 
     def project_2d(self, X: np.ndarray) -> np.ndarray:
-        """(n, 2) coordinates on the first two train-fit principal components of ``std`` features."""
+        """(n, 2) coordinates on the first two principal components of ``std`` (pooled real rows)."""
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.split.n_features:
             raise ValueError(f"expected shape (rows, {self.split.n_features}), got {X.shape}")
-        return self.to_pca50(X)[:, :2]
+        return self.pooled_pca(2).transform(self.to_std(X))
 
     # ---- scoring ------------------------------------------------------------------------------
     def validate(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -588,11 +429,23 @@ class EvalContext:
         return scores, failures, not_applicable
 
     def reference(self, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
-        """Real holdout scored as if synthetic (same code path); cached. ``progress`` as in ``_score``."""
+        """Real holdout scored as if synthetic (same code path), and the null of each privacy score
+        (``metrics.privacy_null``); cached. ``progress`` as in ``_score``."""
         if self._reference is None:
             comp = Comparison(self, self.H_X, self.H_y, nonmembers="test", released_X=self.H_X)
             scores, failures, not_applicable = self._score(comp, progress)
-            self._reference = {"scores": scores, "failures": failures, "not_applicable": not_applicable}
+            privacy = [name for spec in self.specs if spec.family == "privacy" for name in spec.scores]
+            null: dict[str, Any] = {}
+            if privacy and self.null_draws != 0:
+                from .privacy_null import NULL_DRAWS, privacy_null
+
+                def step(done: int, total: int) -> None:
+                    if progress is not None and (done == total or done % 20 == 0):
+                        progress(f"privacy null {done}/{total}", len(self.specs), len(self.specs))
+
+                null = privacy_null(self, privacy, self.null_draws or NULL_DRAWS, progress=step)
+            self._reference = {"scores": scores, "failures": failures, "not_applicable": not_applicable,
+                               "null": null}
         return self._reference
 
     def evaluate(self, synth_X: Any, synth_y: Any, reference: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -602,7 +455,8 @@ class EvalContext:
         scores, failures, not_applicable = self._score(
             Comparison(self, X[idx], y[idx], nonmembers="holdout", released_X=X)
         )
-        ref_scores = (reference if reference is not None else self.reference())["scores"]
+        reference = reference if reference is not None else self.reference()
+        ref_scores, null = reference["scores"], reference.get("null", {})
         metrics: dict[str, dict[str, Any]] = {}
         for spec in self.specs:
             for name, direction in spec.scores.items():
@@ -614,4 +468,7 @@ class EvalContext:
                         "target": direction.target,
                         "family": spec.family,
                     }
+                    if name in null:
+                        metrics[name]["null_mean"] = null[name]["mean"]
+                        metrics[name]["null_sd"] = null[name]["sd"]
         return {"metrics": metrics, "failures": failures, "not_applicable": not_applicable}

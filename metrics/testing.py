@@ -31,6 +31,22 @@ class ToyExpression:
         return self.means[y] + np.sqrt(self.rho) * factors + np.sqrt(1.0 - self.rho) * noise
 
 
+class ToyFactorModel:
+    """C classes in many dimensions with low-rank structure: x = μ_y + W f + ε, f ~ N(0, I_k), ε ~ N(0, I)."""
+
+    def __init__(self, n_features: int = 1000, n_classes: int = 4, n_factors: int = 10,
+                 separation: float = 0.6) -> None:
+        rng = np.random.default_rng(2468)
+        self.n_features, self.n_classes = n_features, n_classes
+        self.means = rng.normal(0.0, separation, (n_classes, n_features))
+        self.loadings = rng.normal(0.0, 1.0, (n_features, n_factors)) * rng.uniform(0.3, 1.5, n_factors)
+
+    def sample(self, y: np.ndarray, seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        factors = rng.normal(size=(len(y), self.loadings.shape[1]))
+        return self.means[y] + factors @ self.loadings.T + rng.normal(size=(len(y), self.n_features))
+
+
 class ToyGenotypes:
     """Populations with their own allele frequencies; LD from a latent Gaussian correlated within
     blocks of consecutive SNPs, thresholded per haplotype; dosage = sum of two haplotypes."""
@@ -64,7 +80,7 @@ def balanced_labels(n: int, n_classes: int) -> np.ndarray:
 
 
 def toy_split(
-    dist: ToyExpression | ToyGenotypes,
+    dist: ToyExpression | ToyFactorModel | ToyGenotypes,
     n_train: int,
     n_holdout: int,
     n_test: int,

@@ -41,7 +41,8 @@ def test_text_round_trip(tmp_path, name, sep):
     assert ds.sample_ids[0] == "s000" and ds.feature_names.tolist() == [f"g{j}" for j in range(6)]
     assert ds.info["label_column"] == "label" and ds.info["class_counts"] == {"c0": 20, "c1": 20}
     assert len(ds.info["sha256"]) == 64 and ds.info["license"] == "user-supplied"
-    assert ds.dataset_id == "x" and ds.info["card"]["params"]["sha256"] == ds.info["sha256"]
+    assert ds.dataset_id == f"{name}-{ds.info['sha256'][:8]}" and ds.version == ds.info["sha256"][:8]
+    assert ds.info["card"]["params"]["sha256"] == ds.info["sha256"]
 
 
 def test_id_column_label_column_and_string_ids(tmp_path):

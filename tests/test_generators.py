@@ -6,10 +6,10 @@ from benchmark.dataset import DatasetMeta
 from benchmark.errors import GeneratorError
 from benchmark.registry import get_generator
 from benchmark.validation import check_output
-from generators.baselines import psd_factor
+from generators.baselines import ledoit_wolf_shrinkage
 
 
-@pytest.mark.parametrize("name", ["gaussian", "marginals", "copy-train"])
+@pytest.mark.parametrize("name", ["gaussian", "marginals", "copy-train", "uniform"])
 def test_baselines_pass_the_conformance_kit(name):
     report = check_generator(name)
     assert report.passed, report.render()
@@ -42,12 +42,80 @@ def test_gaussian_with_fewer_rows_than_features_uses_shrinkage():
     assert np.linalg.matrix_rank(np.cov(S, rowvar=False)) == 100
 
 
-def test_psd_factor_repairs_an_indefinite_matrix():
-    bad = np.array([[1.0, 2.0], [2.0, 1.0]])  # eigenvalues 3 and -1
-    factor = psd_factor(bad)
-    repaired = factor @ factor.T
-    assert np.linalg.eigvalsh(repaired).min() >= 0
-    assert np.allclose(np.linalg.eigvalsh(repaired).max(), 3.0)
+@pytest.mark.parametrize(("n", "p"), [(8, 30), (30, 30), (40, 6), (3, 2)])
+def test_ledoit_wolf_shrinkage_matches_scikit_learn(n, p):
+    from sklearn.covariance import ledoit_wolf_shrinkage as sklearn_shrinkage
+
+    rng = np.random.default_rng(n * p)
+    X = rng.normal(size=(n, p)) @ rng.normal(size=(p, p)) + 3.0
+    delta, mu = ledoit_wolf_shrinkage(X - X.mean(axis=0))
+    assert abs(delta - sklearn_shrinkage(X)) <= 1e-10
+    assert np.isclose(mu, np.trace(np.cov(X, rowvar=False, bias=True)) / p)
+
+
+def gaussian_draws(X, n_draws, seed=0, **hparams):
+    model = get_generator("gaussian")(seed=seed, **hparams).fit(X, np.zeros(len(X), dtype=int), meta(X.shape[1], classes=1))
+    return model.sample(np.zeros(n_draws, dtype=int)).astype(np.float64)
+
+
+@pytest.mark.parametrize("extra_noise", [0.0, 0.5])
+def test_gaussian_draws_have_the_ledoit_wolf_covariance_when_rows_are_few(extra_noise):
+    from sklearn.covariance import ledoit_wolf
+
+    X = np.random.default_rng(1).normal(size=(8, 12)) * np.linspace(0.5, 2.0, 12)
+    target = ledoit_wolf(X)[0] * (1.0 + extra_noise)
+    S = gaussian_draws(X, 100_000, extra_noise=extra_noise)
+    assert np.allclose(S.mean(axis=0), X.mean(axis=0), atol=0.05)
+    assert np.abs(np.cov(S, rowvar=False) - target).max() <= 0.03 * np.abs(target).max()
+
+
+def test_gaussian_draws_have_the_sample_covariance_when_rows_are_many():
+    X = np.random.default_rng(2).normal(size=(40, 5)) @ np.triu(np.ones((5, 5)))
+    target = np.cov(X, rowvar=False)
+    S = gaussian_draws(X, 100_000)
+    assert np.abs(np.cov(S, rowvar=False) - target).max() <= 0.03 * np.abs(target).max()
+
+
+def test_gaussian_draws_are_identical_for_a_seed_and_differ_across_seeds():
+    X = np.random.default_rng(3).normal(size=(10, 50))
+    assert np.array_equal(gaussian_draws(X, 20, seed=4), gaussian_draws(X, 20, seed=4))
+    assert not np.array_equal(gaussian_draws(X, 20, seed=4), gaussian_draws(X, 20, seed=5))
+
+
+def test_gaussian_depends_on_no_arbitrary_basis():
+    """Permuting the features permutes the fitted factor (and, without shrinkage, every draw) the same way."""
+    rng = np.random.default_rng(5)
+    perm = rng.permutation(6)
+    many = rng.normal(size=(30, 6))
+    assert np.allclose(gaussian_draws(many[:, perm], 50), gaussian_draws(many, 50)[:, perm], rtol=1e-12, atol=1e-12)
+    few = rng.normal(size=(4, 6))
+    y = np.zeros(4, dtype=int)
+    plain = get_generator("gaussian")().fit(few, y, meta(6, classes=1)).models[0]
+    permuted = get_generator("gaussian")().fit(few[:, perm], y, meta(6, classes=1)).models[0]
+    assert np.allclose(permuted["factor"], plain["factor"][:, perm], rtol=1e-12, atol=1e-12)
+    assert np.isclose(permuted["noise"], plain["noise"], rtol=1e-12) and plain["noise"] > 0
+
+
+def test_gaussian_never_forms_a_feature_by_feature_matrix():
+    import tracemalloc
+
+    rng = np.random.default_rng(6)
+    X, y = rng.normal(size=(40, 5000)), np.repeat([0, 1], 20)
+    tracemalloc.start()
+    get_generator("gaussian")().fit(X, y, meta(5000)).sample(y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 30e6  # one 5,000 x 5,000 float64 matrix is 200 MB
+
+
+def test_uniform_draws_within_train_ranges_and_ignores_labels():
+    X, y, m = fixture("expression")
+    S = get_generator("uniform")(seed=0).fit(X, y, m).sample(np.full(500, 1))
+    assert (S.min(axis=0) >= X.min(axis=0)).all() and (S.max(axis=0) <= X.max(axis=0)).all()
+    assert get_generator("uniform").conditional is False
+    G, yg, mg = fixture("genotype")
+    genotypes = get_generator("uniform")(seed=0).fit(G, yg, mg).sample(np.full(3000, 0))
+    assert genotypes.dtype == np.int8 and np.allclose(np.bincount(genotypes.ravel()) / genotypes.size, 1 / 3, atol=0.01)
 
 
 def test_marginals_draw_only_values_seen_in_the_class():

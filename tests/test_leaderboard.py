@@ -42,8 +42,8 @@ VALUES = {
 # Hand-computed ranks (ranked generators: gaussian, marginals, wgan; copy-train excluded).
 #   fidelity: precision g1 m2 w3 | fd w1 m2 g3 | detect (|x-0.5|) m1 w2 g3 | density (|x-1.0|) g1 m2 w3
 #             -> gaussian 2, marginals 1.75, wgan 2.25
-#   privacy:  dcr g1 w2 m3 | mia g1 m2 w3 -> gaussian 1, marginals 2.5, wgan 2.5
-#   overall:  gaussian 1.5, marginals 2.125, wgan 2.375
+#   privacy:  dcr g1 w2 m3 | mia g1 m2 w3 -> gaussian 1, marginals 2.5, wgan 2.5 (shown, not in overall)
+#   overall:  the fidelity rank (privacy is a verdict: these records carry no null, so "not assessed")
 FAIL_ERROR = "RuntimeError: CUDA out of memory | layer 3\nTraceback (most recent call last):\n  File x"
 
 
@@ -193,16 +193,16 @@ def test_overall_ranking_matches_hand_computation(published):
     md = published[3]
     ranking = section(md, "Overall ranking")
     rows = table_rows(ranking)
-    assert rows["__header__"] == ["#", "generator", "fidelity", "privacy", "overall", "ok seeds"]
+    assert rows["__header__"] == ["#", "generator", "fidelity", "overall", "privacy verdict", "ok seeds"]
     body = [line for line in ranking.splitlines() if line.startswith("|")][2:]
     order = [re.split(r"\|", line)[2].strip() for line in body]
-    assert order == ["gaussian", "marginals", "wgan", "copy-train†"]
+    assert order == ["marginals", "gaussian", "wgan", "copy-train†"]
     by_name = {cells[0]: cells[1:] for cells in (re.split(r"\|", line)[2:-1] for line in body)}
     by_name = {k.strip(): [c.strip() for c in v] for k, v in by_name.items()}
-    assert by_name["gaussian"] == ["2", "1", "1.5", "3/3"]
-    assert by_name["marginals"] == ["1.75", "2.5", "2.12", "3/3"]
-    assert by_name["wgan"] == ["2.25", "2.5", "2.38", "2/3"]
-    assert by_name["copy-train†"] == ["—", "—", "not ranked", "3/3"]
+    assert by_name["gaussian"] == ["2", "2", "not assessed", "3/3"]
+    assert by_name["marginals"] == ["1.75", "1.75", "not assessed", "3/3"]
+    assert by_name["wgan"] == ["2.25", "2.25", "not assessed", "2/3"]
+    assert by_name["copy-train†"] == ["—", "not ranked", "not assessed", "3/3"]
     assert "† copy-train: privacy control" in ranking
 
 
@@ -215,15 +215,29 @@ def test_failures_section(published):
     assert table_rows(metric_table)["marginals"] == ["1", "density", "kernel density needs n > dimension (n=40, d=50)"]
 
 
+def test_not_applicable_metrics_are_listed_apart_and_shown_as_n_a(tmp_path):
+    write_results(tmp_path)
+    for seed in range(3):
+        record = make_record("flat", seed, values={name: [0.5] * 3 for name in SCORES if name != "detect_auc"})
+        record["metric_not_applicable"] = {"detect_auc": "a constant output cannot be classified"}
+        write_record(record_path(tmp_path, DATASET, "flat", seed), record)
+    md = publish(tmp_path, tmp_path / "out")[0].read_text(encoding="utf-8")
+    assert column(table_rows(full_table(section(md, "Fidelity"))), "detect_auc")["flat"] == "n/a"
+    failures = section(md, "Failures")
+    assert "flat" not in failures.split("Not applicable")[0]
+    rows = table_rows(failures.split("Not applicable to these data")[1])
+    assert rows["flat"] == ["0, 1, 2", "detect_auc", "a constant output cannot be classified"]
+
+
 def test_compute_and_provenance(published):
-    md = published[3]
+    _, out, _, md = published
     rows = table_rows(section(md, "Compute"))
     assert rows["gaussian"] == ["smoke", "2 ± 1", "0.5 ± 0", "2 ± 0", "120", "1,234", "cpu"]
     assert rows["wgan"][1] == "1.5 ± 0.707"  # ok seeds 0 and 1 only
     provenance = section(md, "Provenance")
     assert "Generated from 12 records (11 ok)" in provenance
     assert "`deadbeefcafe`" in provenance and "`0.1.0`" in provenance
-    assert "`python -m benchmark publish --results " in provenance and " --dataset toyset`" in provenance
+    assert "`python -m benchmark publish --results " in provenance and f" --dataset toyset --out {out.as_posix()}`" in provenance
 
 
 def test_republishing_is_byte_identical(published):
@@ -233,8 +247,9 @@ def test_republishing_is_byte_identical(published):
     assert (out / "toyset.md").read_text(encoding="utf-8") == md
     second = out.parent / (out.name + "-again")
     publish(root, second)
-    for path in paths:
-        assert (second / path.relative_to(out)).read_bytes() == path.read_bytes(), path.name
+    for path in paths:  # the pages differ only in the --out of their Re-publish line
+        again = (second / path.relative_to(out)).read_bytes().replace(second.as_posix().encode(), out.as_posix().encode())
+        assert again == path.read_bytes(), path.name
 
 
 def test_stale_split_records_are_ignored(tmp_path):
@@ -309,19 +324,25 @@ def test_ranking_rules():
     ranking = rank_generators({"a": {"x": 1, "y": 5, "z": 0}, "b": {"x": 2, "y": None, "z": 9}},
                               specs, ["a", "b"])
     assert ranking.family_ranks == {"fidelity": {"a": 2, "b": 1}, "privacy": {"a": 1, "b": 2}}
-    assert ranking.order == ["a", "b"] and ranking.position == {"a": 1, "b": 1}
-    assert math.isclose(ranking.overall["a"], 1.5)
+    # privacy is shown per score but is a verdict, not part of the overall rank
+    assert ranking.order == ["b", "a"] and ranking.position == {"b": 1, "a": 2}
+    assert math.isclose(ranking.overall["a"], 2.0)
+    means = {"a": {"x": 1}, "b": {"x": 2}, "c": {"x": 3}}
+    assert rank_generators(means, specs, ["a", "b", "c"]).order == ["c", "b", "a"]
+    demoted = rank_generators(means, specs, ["a", "b", "c"], demoted=["c"])  # a leak goes last
+    assert demoted.order == ["b", "a", "c"] and demoted.position == {"b": 1, "a": 2, "c": 3}
 
 
 def test_sparse_records_are_handled(tmp_path):
-    """Records missing optional blocks and fields still publish (with dashes), nothing crashes."""
-    bare = {"schema": 1, "generator": {"name": "minimal", "seed": 0}, "status": "ok",
-            "metrics": {"precision": {"value": None, "direction": "higher", "family": "fidelity"},
-                        "odd": {"value": 1.0, "reference": 1.0, "direction": "sideways", "family": "fidelity"}}}
+    """Records with only the required keys still publish (with dashes), nothing crashes."""
+    required = {"schema": 1, "config_hash": "c", "dataset": {"id": "toyset", "split_hash": "s"}}
+    bare = {**required, "generator": {"name": "minimal", "seed": 0, "budget": "default"}, "status": "ok",
+            "compute": {}, "metrics": {"odd": {"value": 1.0, "reference": 1.0, "direction": "sideways",
+                                               "family": "fidelity"}}}
     write_record(tmp_path / "toyset" / "minimal" / "seed-0.json", bare)
     write_record(tmp_path / "toyset" / "crashed" / "seed-0.json",
-                 {"schema": 1, "generator": {"name": "crashed", "seed": 0}, "status": "invalid_output",
-                  "error": "x" * 500, "metrics": {}})
+                 {**required, "generator": {"name": "crashed", "seed": 0, "budget": "default"},
+                  "status": "invalid_output", "error": "x" * 500})
     paths = publish(tmp_path, tmp_path / "out", dataset="toyset")
     md = paths[0].read_text(encoding="utf-8")
     assert md.startswith("# Leaderboard: toyset\n")
@@ -344,5 +365,5 @@ def test_main_table_shows_headline_scores_and_folds_the_rest(published):
     fidelity = section(published[3], "Fidelity")
     main = table_rows(fidelity)["__header__"]
     full = table_rows(full_table(fidelity))["__header__"]
-    assert main == ["generator", "density", "precision"]  # the headline scores among the fixture's
+    assert main == ["generator", "density", "fd", "precision"]  # the headline scores among the fixture's
     assert set(full) > set(main) and "<summary>All" in fidelity

@@ -17,7 +17,7 @@ REQUIRED = {
     "recall": ("fidelity", "higher", None),
     "density": ("fidelity", "target", None),
     "coverage": ("fidelity", "higher", None),
-    "fd_pca": ("fidelity", "lower", None),
+    "fd": ("fidelity", "lower", None),
     "corr_error": ("fidelity", "lower", None),
     "corr_score": ("fidelity", "higher", None),
     "mmd": ("fidelity", "lower", None),
@@ -79,7 +79,8 @@ def test_output_format_and_reference(expr):
     ref = ctx.reference()
     assert ref is ctx.reference()  # cached
     for name, rec in out["metrics"].items():
-        assert set(rec) == {"value", "reference", "direction", "target", "family"}
+        null = {"null_mean", "null_sd"} if rec["family"] == "privacy" else set()
+        assert set(rec) == {"value", "reference", "direction", "target", "family"} | null, name
         assert isinstance(rec["value"], float) and rec["reference"] == ref["scores"][name]
     import json
 
@@ -114,7 +115,7 @@ def test_project_2d(expr):
     ctx = EvalContext(split, metrics=[])
     xy = ctx.project_2d(split.test_X)
     assert xy.shape == (len(split.test_y), 2)
-    np.testing.assert_allclose(xy, ctx.to_pca50(split.test_X)[:, :2])
+    np.testing.assert_allclose(xy, ctx.pooled_pca(2).transform(ctx.to_std(split.test_X)))
     assert np.var(xy[:, 0]) >= np.var(xy[:, 1])
     with pytest.raises(ValueError, match="expected shape"):
         ctx.project_2d(split.test_X[:, :5])
@@ -122,7 +123,7 @@ def test_project_2d(expr):
 
 def test_bad_synthetic_input(expr):
     dist, split = expr
-    ctx = EvalContext(split, metrics=["fd_pca"])
+    ctx = EvalContext(split, metrics=["fd"])
     ys = balanced_labels(300, 3)
     X = dist.sample(ys, 1)
     bad = X.copy()
@@ -169,12 +170,12 @@ def test_failing_metric_is_isolated(expr, monkeypatch):
         "boom",
         MetricSpec("boom", "fidelity", frozenset({"expression"}), {"boom_score": HIGHER}, boom, ""),
     )
-    ctx = EvalContext(split, metrics=["boom", "fd_pca", "mia"])
+    ctx = EvalContext(split, metrics=["boom", "fd", "mia"])
     ys = balanced_labels(300, 3)
     out = ctx.evaluate(dist.sample(ys, 2), ys)
     assert out["failures"] == {"boom": "RuntimeError: boom"}
     assert ctx.reference()["failures"] == {"boom": "RuntimeError: boom"}
-    assert set(out["metrics"]) == {"fd_pca", "mia_auc"}
+    assert set(out["metrics"]) == {"fd", "mia_auc", "mia_tpr_at_1fpr", "mia_tpr_at_10fpr"}
 
 
 def test_unknown_metric_name(expr):

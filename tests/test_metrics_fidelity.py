@@ -8,11 +8,12 @@ from scipy.linalg import sqrtm
 from scipy.spatial.distance import cdist
 
 from metrics import EvalContext
+from metrics.distances import Points, cross_min, knn_self
 from metrics.fidelity import correlation_scores, frechet_distance, median_heuristic_gamma, mmd2_unbiased, prdc
-from metrics.space import TAG_EVAL_ROWS, Points, cross_min, derive_seed, knn_self, stratified_indices
+from metrics.space import TAG_EVAL_ROWS, derive_seed, stratified_indices
 from metrics.testing import ToyExpression, balanced_labels, toy_split
 
-FIDELITY = ["precision_recall", "density_coverage", "fd_pca", "mmd", "detect_lr", "correlation"]
+FIDELITY = ["precision_recall", "density_coverage", "fd", "mmd", "detect_lr", "correlation"]
 
 
 def scores(out):
@@ -58,7 +59,7 @@ def test_prdc_package_parity(k):
         assert ours[name] == pytest.approx(theirs[name], abs=1e-6), name
 
 
-def test_context_knn_metrics_match_prdc_in_pca_space(setting):
+def test_context_knn_metrics_match_prdc_in_std_space(setting):
     from prdc import compute_prdc
 
     dist, split, _, _ = setting
@@ -66,10 +67,10 @@ def test_context_knn_metrics_match_prdc_in_pca_space(setting):
     ys = balanced_labels(1200, 3)
     X = dist.sample(ys, 11) * 1.1
     got = scores(ctx.evaluate(X, ys))
-    real = ctx.to_pca50(ctx.R_X)
+    real = ctx.to_std(ctx.R_X)
     rows = stratified_indices(ys, ctx.eval_counts, derive_seed(ctx.seed, TAG_EVAL_ROWS))
     assert len(rows) == 400 and np.array_equal(np.bincount(ys[rows]), ctx.eval_counts)
-    fake = ctx.to_pca50(X[rows])
+    fake = ctx.to_std(X[rows])
     p3 = compute_prdc(real_features=real, fake_features=fake, nearest_k=3)
     p5 = compute_prdc(real_features=real, fake_features=fake, nearest_k=5)
     assert got["precision"] == pytest.approx(p3["precision"], abs=1e-6)
@@ -87,7 +88,7 @@ def test_knn_k_is_configurable_and_matches_prdc(setting):
     X = dist.sample(ys, 11) * 1.1
     got = scores(ctx.evaluate(X, ys))
     rows = stratified_indices(ys, ctx.eval_counts, derive_seed(ctx.seed, TAG_EVAL_ROWS))
-    real, fake = ctx.to_pca50(ctx.R_X), ctx.to_pca50(X[rows])
+    real, fake = ctx.to_std(ctx.R_X), ctx.to_std(X[rows])
     p10 = compute_prdc(real_features=real, fake_features=fake, nearest_k=10)
     p7 = compute_prdc(real_features=real, fake_features=fake, nearest_k=7)
     assert got["precision"] == pytest.approx(p10["precision"], abs=1e-6)
@@ -119,22 +120,22 @@ def test_identical_distribution_close_to_reference(setting):
     assert s["density"] == pytest.approx(1.0, abs=0.1)
     assert s["coverage"] == pytest.approx(0.97, abs=0.02)
     assert s["detect_lr_auc"] == pytest.approx(0.5, abs=0.05)
-    assert s["fd_pca"] == pytest.approx(ref["fd_pca"], rel=0.2)
+    assert s["fd"] == pytest.approx(ref["fd"], rel=0.2)
     assert abs(s["mmd"] - ref["mmd"]) < 0.005
     assert abs(s["corr_score"] - ref["corr_score"]) < 0.03
     assert abs(s["corr_error"] - ref["corr_error"]) < 0.005
 
 
 def test_shifted_copy():
-    """S = R + δ with |R| = n: covariances equal, so FD = ‖δ‖² in pca50 exactly."""
+    """S = R + δ with |R| = n: covariances equal, so FD = ‖δ / sd‖² in ``std`` exactly."""
     dist = ToyExpression(25, 3, separation=0.3)
     split = toy_split(dist, 600, 150, 150, seed=1)
     ctx = EvalContext(split, metrics=FIDELITY)
     delta = np.linspace(1.0, 3.0, 25)
     s = scores(ctx.evaluate(split.test_X + delta, split.test_y))
-    pca = ctx._pca("pca50", lambda: ctx.T_std)
-    shift_pca = pca.components_ @ (delta / split.train_X.std(axis=0))
-    assert s["fd_pca"] == pytest.approx(float(shift_pca @ shift_pca), rel=1e-8)
+    real = np.vstack([split.train_X, split.holdout_X, split.test_X])
+    shift = delta / real.std(axis=0)
+    assert s["fd"] == pytest.approx(float(shift @ shift), rel=1e-8)
     assert s["precision"] < 0.02 and s["recall"] < 0.02 and s["coverage"] < 0.02
     assert s["detect_lr_auc"] > 0.99
     assert s["mmd"] > 0.5

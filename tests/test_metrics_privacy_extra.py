@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from metrics import EvalContext
-from metrics.privacy import adversarial_accuracy, kde_logpdf, nn_cross, nn_self, nndr, train_pass
-from metrics.space import Points
+from metrics.distances import Points, nn_cross, nn_self
+from metrics.privacy import adversarial_accuracy, kde_logpdf, nndr, train_pass
 from metrics.testing import ToyExpression, ToyGenotypes, balanced_labels, toy_split
 
 EXTRA = ["dcr_p5", "nndr", "aats", "domias"]
@@ -29,18 +29,23 @@ def test_blocked_passes_match_brute_force(l1):
     B = rng.integers(0, 3, (30, 25)) if l1 else rng.normal(size=(30, 6))
     PA, PB = (Points(A, "l1"), Points(B, "l1")) if l1 else (Points(A), Points(B))
     D = brute(A.astype(float), B.astype(float), l1)
-    d1, d2, back = nn_cross(PA, PB)
+    d1, d2, ties, back = nn_cross(PA, PB)
     srt = np.sort(D, axis=1)
     np.testing.assert_allclose(d1, srt[:, 0], atol=1e-9)
     np.testing.assert_allclose(d2, srt[:, 1], atol=1e-9)
     np.testing.assert_allclose(back, D.min(axis=0), atol=1e-9)
+    np.testing.assert_array_equal(ties, (np.abs(D - srt[:, :1]) < 1e-9).sum(axis=1))
+    if l1:
+        assert ties.max() > 1  # integer distances do tie
     members = np.array([3, 7, 11, 20, 29])
-    full, m1, m2, mback = train_pass(PA, PB, members)
-    np.testing.assert_allclose(full, srt[:, 0], atol=1e-9)
+    tp = train_pass(PA, PB, members)
+    np.testing.assert_allclose(tp.d_train, srt[:, 0], atol=1e-9)
+    np.testing.assert_allclose(D[np.arange(len(A)), tp.i_train], srt[:, 0], atol=1e-9)
+    np.testing.assert_array_equal(tp.ties_train, ties)
     Dm = np.sort(D[:, members], axis=1)
-    np.testing.assert_allclose(m1, Dm[:, 0], atol=1e-9)
-    np.testing.assert_allclose(m2, Dm[:, 1], atol=1e-9)
-    np.testing.assert_allclose(mback, D[:, members].min(axis=0), atol=1e-9)
+    np.testing.assert_allclose(tp.d_member1, Dm[:, 0], atol=1e-9)
+    np.testing.assert_allclose(tp.d_member2, Dm[:, 1], atol=1e-9)
+    np.testing.assert_allclose(tp.member_to_S, D[:, members].min(axis=0), atol=1e-9)
     S = brute(A.astype(float), A.astype(float), l1)
     np.fill_diagonal(S, np.inf)
     np.testing.assert_allclose(nn_self(PA), S.min(axis=1), atol=1e-9)
@@ -52,7 +57,7 @@ def test_adversarial_accuracy_and_nndr_by_hand():
         np.array([1.0, 1.0, 3.0, 3.0]), np.array([2.0, 2.0, 2.0, 2.0]), np.array([1.0, 3.0]), np.array([2.0, 2.0])
     )
     assert aa == pytest.approx(0.5 * (2 / 4 + 1 / 2))
-    assert adversarial_accuracy(np.ones(2), np.ones(2), np.ones(2), np.ones(2)) == 0.0  # ties: strict >
+    assert adversarial_accuracy(np.ones(2), np.ones(2), np.ones(2), np.ones(2)) == 0.5  # ties count ½
     np.testing.assert_allclose(nndr(np.array([0.0, 1.0]), np.array([2.0, 4.0])), [1e-12 / (2 + 1e-12), 0.25])
 
 

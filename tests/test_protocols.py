@@ -80,8 +80,9 @@ def test_biased_run_records_the_protocol_and_repair_scores(imbalanced_csv, tmp_p
     summary = run(RunConfig(dataset=str(imbalanced_csv), generators="gaussian", seeds=1, results_dir=tmp_path,
                             progress=False, load=LoadOptions(label_column="label"),
                             protocol=ProtocolConfig(name="biased", biased_fraction=0.05), metrics=("tstr_lr",)))
-    assert summary.failed == [] and summary.folders == ["imb@biased"]
-    (record,) = iter_records(tmp_path, "imb@biased")
+    [folder] = summary.folders
+    assert summary.failed == [] and folder.startswith("imb.csv-") and folder.endswith("@biased")
+    (record,) = iter_records(tmp_path, folder)
     assert record["protocol"] == "biased"
     assert record["protocol_info"]["biased_labels"] == ["c", "d"]
     assert record["protocol_info"]["biased_train_counts"] == {"a": 90, "b": 90, "c": 5, "d": 5}

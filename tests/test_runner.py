@@ -38,13 +38,14 @@ def test_copy_train_is_flagged_by_privacy_metrics(pbmc_results):
     assert metrics["mia_auc"]["value"] > 0.9
 
 
-def test_gaussian_privacy_is_near_the_real_holdout_reference(pbmc_results):
-    """A per-class Gaussian fitted on ~100 cells x 765 genes draws linear combinations of its
-    training rows, so it sits a little closer to train than fresh data; its share stays within 0.1
-    of the real-holdout reference and far from the memorizer's 1.0."""
+def test_gaussian_privacy_is_measurably_closer_to_train_than_fresh_data(pbmc_results):
+    """A per-class Gaussian fitted on ~40 cells x 765 genes per class draws mean + Σ z_i x_i / √n: every
+    sample holds a scaled copy of each training row of its class. The membership attack sees it
+    (well above its null), yet far from the memorizer, and no row is a copy."""
     metrics = scores(pbmc_results, "gaussian")["metrics"]
-    assert abs(metrics["dcr_share"]["value"] - metrics["dcr_share"]["reference"]) <= 0.1
-    assert metrics["dcr_share"]["value"] < 0.8
+    mia = metrics["mia_auc"]
+    assert mia["value"] > mia["null_mean"] + 3 * mia["null_sd"]
+    assert mia["value"] < 0.8 < scores(pbmc_results, "copy-train")["metrics"]["mia_auc"]["value"]
     assert metrics["exact_match_rate"]["value"] == 0.0
 
 
@@ -56,10 +57,11 @@ def test_gaussian_dcr_share_is_one_half_when_classes_are_well_sampled(tmp_path):
     frame["label"] = y
     path = tmp_path / "wide.csv"
     frame.to_csv(path, index=False)
-    run(RunConfig(dataset=str(path), generators="gaussian,copy-train", seeds=1, results_dir=tmp_path / "r",
-                  progress=False, load=LoadOptions(label_column="label"), metrics=LIGHT))
-    gaussian = scores(tmp_path / "r", "gaussian", folder="wide")["metrics"]
-    copy = scores(tmp_path / "r", "copy-train", folder="wide")["metrics"]
+    summary = run(RunConfig(dataset=str(path), generators="gaussian,copy-train", seeds=1, results_dir=tmp_path / "r",
+                            progress=False, load=LoadOptions(label_column="label"), metrics=LIGHT))
+    folder = summary.folders[0]  # wide.csv-<content hash>
+    gaussian = scores(tmp_path / "r", "gaussian", folder=folder)["metrics"]
+    copy = scores(tmp_path / "r", "copy-train", folder=folder)["metrics"]
     assert abs(gaussian["dcr_share"]["value"] - 0.5) <= 0.1
     assert abs(gaussian["mia_auc"]["value"] - 0.5) <= 0.1
     assert copy["dcr_share"]["value"] >= 0.95 and copy["exact_match_rate"]["value"] == 1.0
@@ -137,9 +139,10 @@ def test_failing_generators_give_records_and_the_run_goes_on(blob_csv, tmp_path)
         load=LoadOptions(label_column="tissue"), metrics=LIGHT,
     )
     summary = run(config)
-    assert summary.done == ["blobs/marginals/seed-0"]
+    folder = summary.folders[0]  # blobs.csv-<content hash>
+    assert summary.done == [f"{folder}/marginals/seed-0"]
     assert summary.exit_code == 3
-    records = {r["generator"]["name"]: r for r in iter_records(tmp_path, "blobs")}
+    records = {r["generator"]["name"]: r for r in iter_records(tmp_path, folder)}
     assert records["marginals"]["status"] == "ok"
     assert records["faulty-crash"]["status"] == "failed"
     assert records["faulty-crash"]["error"].startswith("fit: RuntimeError: deliberate failure in fit")
@@ -163,7 +166,8 @@ def test_cli_run_and_publish_on_a_csv(blob_csv, tmp_path, capsys):
     assert code == 0
     assert "4 jobs ok" in capsys.readouterr().out
     assert main(["publish", "--results", str(results), "--out", str(out)]) == 0
-    board = (out / "blobs~smoke.md").read_text(encoding="utf-8")
+    [board_path] = out.glob("blobs.csv-*~smoke.md")
+    board = board_path.read_text(encoding="utf-8")
     assert "gaussian" in board and "marginals" in board
     assert (out / "figures").is_dir()
 

@@ -23,9 +23,13 @@ def test_a_failed_write_keeps_the_previous_record(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["seed-0.json"]
 
 
+VALID = {"status": "ok", "config_hash": "c", "dataset": {"id": "d", "split_hash": "s"}, "metrics": {},
+         "compute": {}, "generator": {"name": "g", "seed": 0, "budget": "default"}}
+
+
 def test_torn_or_foreign_files_are_ignored(tmp_path):
     good = record_path(tmp_path, "d", "g", 0)
-    write_record(good, {"status": "ok"})
+    write_record(good, VALID)
     torn = record_path(tmp_path, "d", "g", 1)
     torn.write_text('{"schema": 1, "status": "o')
     other = record_path(tmp_path, "d", "g", 2)
@@ -37,4 +41,4 @@ def test_torn_or_foreign_files_are_ignored(tmp_path):
 def test_protocol_and_budget_folders_are_kept_apart(tmp_path):
     assert record_path(tmp_path, "1kg-chr1", "g", 0, protocol="biased").parent.parent.name == "1kg-chr1@biased"
     assert safe_name("pbmc68k~smoke") == "pbmc68k~smoke"
-    assert safe_name("../evil/name") == "evil_name"
+    assert safe_name("../evil/name").startswith("evil_name-")  # sanitised names carry a hash of the original

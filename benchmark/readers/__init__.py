@@ -6,12 +6,15 @@ Heavy libraries (pandas, anndata) are imported inside the reader functions.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from benchmark.errors import DataError
+
+log = logging.getLogger("benchmark.data")
 
 # extension → reader kind; longest suffixes first
 EXTENSIONS: dict[str, str] = {
@@ -52,15 +55,6 @@ def file_kind(path: str | Path) -> str | None:
         if name.endswith(suffix):
             return kind
     return None
-
-
-def file_stem(path: str | Path) -> str:
-    """The file name without its (possibly double) data extension."""
-    name = Path(path).name
-    for suffix in EXTENSIONS:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(path).stem
 
 
 def check_file(path: str | Path) -> Path:
@@ -106,3 +100,10 @@ def preview(items, limit: int = 12) -> str:
     items = [str(x) for x in items]
     shown = ", ".join(repr(x) for x in items[:limit])
     return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
+
+
+def note_change(notes: list[str], where: str, text: str) -> None:
+    """Keep a change made to the input (rows or features dropped, values imputed) in the dataset notes,
+    which every record carries, and log it as one line."""
+    notes.append(text)
+    log.warning("%s: %s", where, text)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.errors import DataError
-from benchmark.readers import Parsed, preview
+from benchmark.readers import Parsed, file_kind, preview
 
 
 def _open_text(path: Path):
@@ -62,19 +62,19 @@ def _read_frame(path: Path, kind: str, id_column: str | None, orientation: str):
             frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many types for a bad file
             raise DataError(f"{path.name}: cannot read Parquet file ({type(exc).__name__}: {exc})") from None
+        if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
+            try:
+                frame = frame.reset_index()  # an index stored by pandas is the first column
+            except ValueError as exc:
+                raise DataError(f"{path.name}: the stored pandas index clashes with a column ({exc})") from None
         frame.columns = [str(c) for c in frame.columns]
         _check_header(path, list(frame.columns), orientation)
-        if id_column is not None:
-            if id_column not in frame.columns:
-                if frame.index.name == id_column:
-                    frame.index = frame.index.astype(str)
-                    return frame
-                raise DataError(
-                    f"{path.name}: id column {id_column!r} not found; available columns: {preview(frame.columns)}"
-                )
-            frame = frame.set_index(id_column)
-        frame.index = frame.index.map(str)
-        return frame
+        if frame.shape[1] == 0:
+            raise DataError(f"{path.name}: the file has no columns")
+        id_name = frame.columns[0] if id_column is None else id_column
+        if id_name not in frame.columns:
+            raise DataError(f"{path.name}: id column {id_name!r} not found; available columns: {preview(frame.columns)}")
+        return _indexed_by(path, frame, id_name)
 
     sep = "\t" if kind == "tsv" else ","
     header = _header(path, sep)
@@ -93,12 +93,17 @@ def _read_frame(path: Path, kind: str, id_column: str | None, orientation: str):
         raise DataError(f"{path.name}: malformed table ({exc})") from None
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise DataError(f"{path.name}: cannot read ({exc})") from None
-    id_name = frame.columns[id_pos]
+    return _indexed_by(path, frame, frame.columns[id_pos])
+
+
+def _indexed_by(path: Path, frame, id_name: str):
+    """``frame`` indexed by its column ``id_name`` as stripped strings; DataError naming the first empty id."""
     ids = frame[id_name].astype(str).str.strip()
     missing_ids = (ids == "") | frame[id_name].isna()
     if missing_ids.any():
-        line = int(np.flatnonzero(missing_ids.to_numpy())[0]) + 2
-        raise DataError(f"{path.name}: empty id in column {header[id_pos]!r} at line {line}")
+        row = int(np.flatnonzero(missing_ids.to_numpy())[0])
+        where = f"row {row + 1}" if file_kind(path) == "parquet" else f"line {row + 2}"
+        raise DataError(f"{path.name}: empty id in column {id_name!r} at {where}")
     frame[id_name] = ids
     return frame.set_index(id_name)
 
@@ -146,6 +151,10 @@ def read_table(
                     f"available columns: {preview(frame.columns)}"
                 )
             labels = frame.pop(label_column)
+        if frame.shape[1] == 0:
+            kept = "the sample id and the label" if labels is not None else "the sample id"
+            raise DataError(f"{path.name}: no feature columns: the table holds only {kept}; every other column "
+                            "is a numeric feature")
 
         def where(sample: str, column: str) -> str:
             return f"row {sample!r}, column {column!r}"

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.errors import DataError
-from benchmark.readers import Parsed, preview
+from benchmark.readers import Parsed, note_change, preview
 
 MAX_MISSING = 0.01
 _BASES = frozenset("ACGT")
@@ -162,7 +162,7 @@ def read_vcf(path: Path, *, haplotypes: bool = False) -> Parsed:
     notes = [f"read {name} (VCF): {len(samples)} samples, {len(rows)} biallelic SNPs"]
     drops = ", ".join(f"{v} {k}" for k, v in dropped.items() if v)
     if drops:
-        notes.append(f"dropped records: {drops}")
+        note_change(notes, name, f"dropped records: {drops}")
     if not rows:
         raise DataError(f"{name}: no biallelic SNP records" + (f" (dropped {drops})" if drops else ""))
 
@@ -171,7 +171,7 @@ def read_vcf(path: Path, *, haplotypes: bool = False) -> Parsed:
     n_missing = missing.sum(axis=1)
     keep = n_missing <= MAX_MISSING * G.shape[1]
     if (~keep).any():
-        notes.append(f"dropped {int((~keep).sum())} SNPs with more than {MAX_MISSING:.0%} missing calls")
+        note_change(notes, name, f"dropped {int((~keep).sum())} SNPs with more than {MAX_MISSING:.0%} missing calls")
     G, missing = G[keep], missing[keep]
     H = np.stack([haps[i] for i in np.flatnonzero(keep)]) if haplotypes else None  # SNPs x samples x 2
     if G.shape[0] == 0:
@@ -186,7 +186,8 @@ def read_vcf(path: Path, *, haplotypes: bool = False) -> Parsed:
             H[i, gaps, 0], H[i, gaps, 1] = int(fill >= 1), int(fill == 2)
         row[row < 0] = fill
     if imputed.size:
-        notes.append(
+        note_change(
+            notes, name,
             f"imputed {int(missing.sum())} missing calls in {imputed.size} SNPs with the SNP's most frequent dosage"
         )
 

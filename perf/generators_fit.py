@@ -1,0 +1,109 @@
+"""Fit and sample time and peak memory of each generator on synthetic data of a given shape.
+
+    python perf/generators_fit.py --rows 110 --genes 20000 --classes 3 [--generators all|a,b]
+                                  [--modality expression|counts|genotype] [--budget default] [--seed 0]
+
+Each generator runs in a fresh Python process, so its peak resident memory (RSS) is its own: the
+figure includes the interpreter, the imports and the data (shown as ``base_rss_mb``, measured before
+``fit``). The generator is fitted on all rows and asked for the same label counts, as a job is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=110)
+    parser.add_argument("--genes", type=int, default=20000, help="features (SNPs for genotypes)")
+    parser.add_argument("--classes", type=int, default=3)
+    parser.add_argument("--generators", default="all", help="'all' or a comma list")
+    parser.add_argument("--modality", choices=("expression", "counts", "genotype"), default="expression")
+    parser.add_argument("--budget", choices=("smoke", "default", "paper"), default="default")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # internal: measure one generator
+    return parser.parse_args(argv)
+
+
+def synthetic(rows: int, genes: int, classes: int, modality: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class-shifted rows with a shared low-rank correlation: log-expression, counts or 0/1/2 dosages."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(rows) % classes
+    if modality == "genotype":
+        freq = rng.uniform(0.05, 0.95, size=(classes, genes))
+        return rng.binomial(2, freq[y]).astype(np.int8), y
+    shift = rng.normal(scale=1.0, size=(classes, genes))
+    X = 5.0 + shift[y] + rng.normal(size=(rows, 8)) @ rng.normal(scale=0.3, size=(8, genes))
+    X += rng.normal(size=(rows, genes))
+    if modality == "counts":
+        return np.rint(np.exp(np.clip(X, 0, None) / 2)).astype(np.float32), y
+    return X.astype(np.float32), y
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
+    """Fit and sample one generator in this process; seconds and MB."""
+    from benchmark.dataset import DatasetMeta
+    from benchmark.registry import get_generator
+
+    X, y = synthetic(args.rows, args.genes, args.classes, args.modality, args.seed)
+    meta = DatasetMeta("perf", args.modality, tuple(f"g{j}" for j in range(args.genes)),
+                       tuple(f"class{c}" for c in range(args.classes)))
+    generator = get_generator(name)(budget=args.budget, seed=args.seed, device="cpu")
+    base = peak_rss_mb()
+    start = time.perf_counter()
+    generator.fit(X, y, meta)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    generator.sample(y.copy())
+    sample_s = time.perf_counter() - start
+    return {"fit_s": fit_s, "sample_s": sample_s, "peak_rss_mb": peak_rss_mb(), "base_rss_mb": base}
+
+
+def run_child(name: str, argv: list[str]) -> dict[str, float] | str:
+    """Measure ``name`` in a fresh process; its figures, or the last line of its error."""
+    done = subprocess.run([sys.executable, __file__, *argv, "--child", name], capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        return lines[-1] if lines else f"exit code {done.returncode}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.child:
+        print(json.dumps(measure(args.child, args)))
+        return
+    from tabulate import tabulate
+
+    from benchmark.registry import resolve_generators
+
+    names = resolve_generators(args.generators, args.modality)
+    print(f"{args.rows} rows x {args.genes} features, {args.classes} classes, {args.modality}, budget {args.budget}")
+    rows = []
+    for name in names:
+        result = run_child(name, argv)
+        if isinstance(result, str):
+            rows.append([name, "failed", "", "", result])
+        else:
+            rows.append([name, f"{result['fit_s']:.2f}", f"{result['sample_s']:.2f}",
+                         f"{result['peak_rss_mb']:.0f}", f"{result['base_rss_mb']:.0f}"])
+        print(tabulate([rows[-1]], tablefmt="plain"), flush=True)
+    print()
+    print(tabulate(rows, headers=("generator", "fit_s", "sample_s", "peak_rss_mb", "base_rss_mb")))
+
+
+if __name__ == "__main__":
+    main()

@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="synthetic rows added to the N real ones (default 0,1000,3000)")
     run.add_argument("--genes", default=None, metavar="landmark|top-variance:N",
                      help="feature set of tcga/gtex cards: the 978 L1000 landmark genes (default) or the N "
-                          "most variable genes on the train split")
+                          "most variable genes over all samples of the classes the split keeps")
     add_file_options(run)
     add_plugin_option(run)
 
@@ -195,25 +195,37 @@ def load_options(args: argparse.Namespace, params: dict | None = None) -> LoadOp
 
 
 def leaders(results: Path, folder: str) -> str:
-    """A short table of the best ranked generator per family of one results folder (as ``publish`` ranks)."""
+    """A short table of one results folder, ranked as ``publish`` ranks: the best generator per ranked
+    family, the overall leader, and every generator's privacy verdict."""
     from tabulate import tabulate
 
     from benchmark.leaderboard import Board
+    from benchmark.ranking import UNRANKED_FAMILIES
     from benchmark.store import iter_records
 
     records = list(iter_records(results, folder))
     if not records:
         return f"{folder}: no records"
-    ranking = Board.from_records(records, folder).ranking
+    board = Board.from_records(records, folder)
+    ranking = board.ranking
     rows = []
     for family, ranks in ranking.family_ranks.items():
+        if family in UNRANKED_FAMILIES:
+            continue
         best = min(ranks.values())
         rows.append([family, ", ".join(sorted(g for g, r in ranks.items() if r == best)), f"{best:g}"])
     if ranking.order:
         rows.append(["overall", ranking.order[0], ""])
+    verdicts = {}
+    for name, verdict in sorted(board.verdicts.items()):
+        verdicts.setdefault(verdict.label, []).append(name)
+    for label in ("leak", "risk", "pass", "not assessed"):
+        if label in verdicts:
+            rows.append([f"privacy: {label}", ", ".join(verdicts[label]), ""])
     if not rows:
         return f"{folder}: no generator has rankable scores"
-    return f"{folder}: leaders (mean rank in the family; 1 = best)\n" + tabulate(rows, headers=("family", "leader", "rank"))
+    return (f"{folder}: leaders (mean rank in the family, 1 = best; leaks ranked last)\n"
+            + tabulate(rows, headers=("family", "leader", "rank")))
 
 
 def knn_pair(text: str) -> tuple[int, int]:

@@ -9,8 +9,8 @@ line) or :class:`~benchmark.errors.ConfigError` (bad option or unknown dataset i
 Cards with ``[files.*]`` (``tcga``, ``gtex``, ``1kg-hla``, ``1kg-chr1``) get their raw files through
 :mod:`benchmark.download` (downloaded, verified and kept in the cache; offline they must be there),
 then a parser of :mod:`benchmark.sources` builds the matrix. Their builds depend on the label
-column (the task selects samples; feature selection uses the train split), so each label column,
-parameter override and split seed is cached separately.
+column (the task selects the samples, over which the label-free feature selections are computed),
+so each label column and parameter override is cached separately; the split seed plays no part.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ from benchmark.readers import EXTENSIONS, Parsed, check_file, file_kind, note_ch
 
 MAX_MISSING_FEATURE = 0.01  # features with a larger fraction of missing values are dropped
 KNOWN_SIZES = ("smoke", "default", "paper")  # budgets; a card may define any of them
-LOADER_VERSIONS = {"scanpy-pbmc68k": 1, "msprime-ooa": 1, "xena-tcga": 1, "gtex-gct": 1, "kg-vcf": 1}
-# loaders reading downloaded files (benchmark.sources); one build per label column, params, split seed
+# 2 for the source loaders: feature selections over every sample the split divides, no longer over train
+LOADER_VERSIONS = {"scanpy-pbmc68k": 1, "msprime-ooa": 1, "xena-tcga": 2, "gtex-gct": 2, "kg-vcf": 2}
+# loaders reading downloaded files (benchmark.sources); one build per label column and params
 SOURCE_LOADERS = {
     "xena-tcga": ("benchmark.sources.xena", "build_tcga"),
     "gtex-gct": ("benchmark.sources.gct", "build_gtex"),
@@ -63,7 +64,6 @@ def load_dataset(
     cache: bool = True,
     drop_missing: bool = False,
     params: dict[str, Any] | None = None,
-    split_seed: int = 0,
 ) -> OmicsDataset:
     """Load a card dataset (by id) or a user file (by path).
 
@@ -76,10 +76,11 @@ def load_dataset(
     which drops features with > 1 % missing, then samples with any missing (both noted).
 
     Card datasets only: ``params`` overrides loader parameters of the card's ``[params]`` (e.g.
-    ``{"genes": "top-variance:1000"}`` for ``tcga``, ``{"max_snps": "all"}`` for ``1kg-hla``);
-    ``split_seed`` is the split seed that train-split feature selections (TCGA top-variance genes,
-    GTEx duplicate symbols, 1000 Genomes MAF) reproduce; pass the seed the split will use.
-    Missing raw files are downloaded (see :mod:`benchmark.download`); offline
+    ``{"genes": "top-variance:1000"}`` for ``tcga``, ``{"max_snps": "all"}`` for ``1kg-hla``).
+    Their feature selections (TCGA top-variance genes, GTEx duplicate symbols, 1000 Genomes MAF)
+    use every sample of the classes with at least the card's ``min_class_size`` samples (those the
+    split divides), never the train split alone, so they do not depend on the split seed. Missing
+    raw files are downloaded (see :mod:`benchmark.download`); offline
     (``$OMICS_BENCHMARK_OFFLINE=1``) or without network a DownloadError (a DataError) says which
     files to put where.
     """
@@ -116,7 +117,7 @@ def load_dataset(
     if given:
         raise ConfigError(f"option(s) {', '.join(given)} apply to user files, not to the dataset {card.id!r}")
     return _load_card(card, label_column=label_column, size=size, use_cache=cache,
-                      overrides=_check_overrides(card, params), split_seed=split_seed)
+                      overrides=_check_overrides(card, params))
 
 
 def is_file_spec(spec: str) -> bool:
@@ -129,14 +130,14 @@ def is_file_spec(spec: str) -> bool:
 
 
 def card_cache_stem(card: Card, size: str, *, label_column: str | None = None,
-                    params: dict[str, Any] | None = None, split_seed: int = 0) -> Path:
+                    params: dict[str, Any] | None = None) -> Path:
     """``<cache>/datasets/<id>/<size>-<key>``: key from the card hash, size and loader version
-    (plus, for loaders of downloaded files, the label column, parameter overrides and split seed)."""
+    (plus, for loaders of downloaded files, the label column and parameter overrides)."""
     key = f"{card_hash(card)}|{size}|{_cache.CACHE_FORMAT}|{LOADER_VERSIONS.get(card.loader, 0)}"
     name = size
     if card.loader in SOURCE_LOADERS:
         column = label_column or card.label_column
-        key += "|" + json.dumps([column, params or {}, split_seed], sort_keys=True)
+        key += "|" + json.dumps([column, params or {}], sort_keys=True)
         name = f"{size}-{column}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     return _cache.cache_dir() / "datasets" / card.id / f"{name}-{digest}"
@@ -162,7 +163,7 @@ def _resolve_size(card: Card, size: str) -> tuple[str, list[str]]:
 
 
 def _build_card(card: Card, size: str, *, label_column: str | None = None,
-                overrides: dict[str, Any] | None = None, split_seed: int = 0) -> dict[str, Any]:
+                overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     params = card.params_for(size)
     params.update(overrides or {})
     if card.loader in SOURCE_LOADERS:
@@ -173,8 +174,7 @@ def _build_card(card: Card, size: str, *, label_column: str | None = None,
         paths = fetch_files(card)
         module, function = SOURCE_LOADERS[card.loader]
         build = getattr(importlib.import_module(module), function)
-        return build(paths, params, label=label_column or card.label_column, min_class_size=card.min_class_size,
-                     split_seed=split_seed)
+        return build(paths, params, label=label_column or card.label_column, min_class_size=card.min_class_size)
     if card.loader == "scanpy-pbmc68k":
         return _build_pbmc68k(card, params)
     if card.loader == "msprime-ooa":
@@ -237,19 +237,19 @@ def _version(package: str) -> str:
 
 
 def _load_card(card: Card, *, label_column: str | None, size: str, use_cache: bool,
-               overrides: dict[str, Any] | None = None, split_seed: int = 0) -> OmicsDataset:
+               overrides: dict[str, Any] | None = None) -> OmicsDataset:
     size, notes = _resolve_size(card, size)
     column = label_column or card.label_column
     if column not in card.label_columns:
         raise ConfigError(
             f"dataset {card.id!r} has no label column {column!r}; available: {', '.join(card.label_columns)}"
         )
-    stem = card_cache_stem(card, size, label_column=column, params=overrides, split_seed=split_seed)
+    stem = card_cache_stem(card, size, label_column=column, params=overrides)
     started = time.perf_counter()
     entry = _cache.load_entry(stem) if use_cache else None
     status = "hit" if entry is not None else ("built" if use_cache else "disabled")
     if entry is None:
-        built = _build_card(card, size, label_column=column, overrides=overrides, split_seed=split_seed)
+        built = _build_card(card, size, label_column=column, overrides=overrides)
         arrays = {
             "X": built["X"],
             "sample_ids": built["sample_ids"],
@@ -263,7 +263,7 @@ def _load_card(card: Card, *, label_column: str | None, size: str, use_cache: bo
             arrays[f"labels_{k}"] = built["labels"][name]
         meta = {"dataset_id": card.id, "size": size, "card_hash": card_hash(card),
                 "label_columns": label_names, "notes": list(built["notes"]), "info": built.get("info", {}),
-                "params": overrides or {}, "split_seed": split_seed}
+                "params": overrides or {}}
         if use_cache:
             try:
                 _cache.save_entry(stem, arrays, meta)
@@ -300,7 +300,7 @@ def _load_card(card: Card, *, label_column: str | None, size: str, use_cache: bo
 
 
 def load_haplotypes(card_id: str, *, size: str = "default", label_column: str | None = None,
-                    params: dict[str, Any] | None = None, split_seed: int = 0) -> np.ndarray:
+                    params: dict[str, Any] | None = None) -> np.ndarray:
     """Phased haplotypes (samples x 2 x SNPs, int8 alleles 0/1) of a genotype card, aligned with
     the rows and features of ``load_dataset(card_id, ...)`` called with the same arguments."""
     card = get_card(card_id)
@@ -309,13 +309,13 @@ def load_haplotypes(card_id: str, *, size: str = "default", label_column: str | 
     size, _ = _resolve_size(card, size)
     column = label_column or card.label_column
     overrides = _check_overrides(card, params)
-    stem = card_cache_stem(card, size, label_column=column, params=overrides, split_seed=split_seed)
+    stem = card_cache_stem(card, size, label_column=column, params=overrides)
     entry = _cache.load_entry(stem)
     if entry is None:
-        load_dataset(card_id, label_column=label_column, size=size, params=params, split_seed=split_seed)
+        load_dataset(card_id, label_column=label_column, size=size, params=params)
         entry = _cache.load_entry(stem)
     if entry is None:  # cache not writable: build again without it
-        built = _build_card(card, size, label_column=column, overrides=overrides, split_seed=split_seed)
+        built = _build_card(card, size, label_column=column, overrides=overrides)
         return np.asarray(built["haplotypes"], dtype=np.int8)
     return entry[0]["haplotypes"]
 

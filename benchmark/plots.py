@@ -171,14 +171,22 @@ def pca_grid(
             if not xs:
                 ax.text(0.5, 0.5, "no projection", ha="center", va="center", transform=ax.transAxes, fontsize=8)
             elif outside:
-                ax.text(0.98, 0.02, f"{outside} pts outside view", ha="right", va="bottom",
-                        transform=ax.transAxes, fontsize=6, color="0.3")
+                _outside_note(ax, f"{outside} pts outside view")
         handles = [Line2D([], [], marker="o", linestyle="", markersize=5, color=colours[c], label=c) for c in used]
         fig.legend(handles=handles, loc="outside lower center", ncol=max(legend_cols, 1), fontsize=7, frameon=False)
-        fig.suptitle(plain(title, 120), fontsize=10)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, metadata=_PNG_METADATA)
-        plt.close(fig)
+        return _save(plt, fig, path, title)
+
+
+def _outside_note(ax: Any, text: str) -> None:
+    ax.text(0.98, 0.02, text, ha="right", va="bottom", transform=ax.transAxes, fontsize=6, color="0.3")
+
+
+def _save(plt: Any, fig: Any, path: Path, title: str) -> Path:
+    """Title the figure, write it as a PNG without software or date metadata, and close it."""
+    fig.suptitle(plain(title, 120), fontsize=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, metadata=_PNG_METADATA)
+    plt.close(fig)
     return path
 
 
@@ -213,13 +221,8 @@ def density_grid(
             ax.set_xlabel("PC1", fontsize=8)
             ax.set_ylabel("PC2", fontsize=8)
             if outside:
-                ax.text(0.98, 0.02, f"{outside} rows outside view", ha="right", va="bottom",
-                        transform=ax.transAxes, fontsize=6, color="0.3")
-        fig.suptitle(plain(title, 120), fontsize=10)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, metadata=_PNG_METADATA)
-        plt.close(fig)
-    return path
+                _outside_note(ax, f"{outside} rows outside view")
+        return _save(plt, fig, path, title)
 
 
 def metric_points(
@@ -277,8 +280,4 @@ def metric_points(
             ax.set_title(f"{plain(spec.name)} ({spec.arrow})  [{plain(spec.family)}]", fontsize=8)
             if spec.reference is not None or spec.target is not None:
                 ax.legend(fontsize=6, loc="best", frameon=False)
-        fig.suptitle(plain(title, 120), fontsize=10)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, metadata=_PNG_METADATA)
-        plt.close(fig)
-    return path
+        return _save(plt, fig, path, title)

@@ -136,7 +136,7 @@ class PreparedData:
                     "label": [self.meta.class_names[c] for c in y[keep]]}
 
         return {
-            "method": "first two principal components of train-standardised features (PCA fit on train)",
+            "method": "first two principal components of standardised features (exact PCA of real rows from all splits)",
             "real": block(test.X, test.y),
             "synthetic": block(synthetic, labels),
         }
@@ -158,7 +158,6 @@ def prepare(config: RunConfig) -> list[PreparedData]:
         log1p=options.log1p,
         drop_missing=options.drop_missing,
         params=options.params,
-        split_seed=config.split_seed,
         size="smoke" if config.budget == "smoke" else "default",
     )
     min_class_size = config.min_class_size or int(dataset.info.get("min_class_size", 10))

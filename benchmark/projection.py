@@ -16,7 +16,7 @@ MAX_POINT_FEATURES = 3  # at most this many features: densities, never points
 DENSITY_BINS = 8
 MIN_BIN_COUNT = 3  # bins with fewer rows are stored as 0
 DENSITY_METHOD = (f"{DENSITY_BINS} x {DENSITY_BINS} histogram of the first two principal components of "
-                  f"train-standardised features (PCA fit on train), counts below {MIN_BIN_COUNT} blanked: with "
+                  f"standardised features (exact PCA of real rows from all splits), counts below {MIN_BIN_COUNT} blanked: with "
                   f"{MAX_POINT_FEATURES} features or fewer, points would show the real rows")
 
 

@@ -3,7 +3,7 @@
 Gains (``*_gain_*``) are ranked; baselines on real rows alone and row counts are context.
 
 Both add generated rows to the real training rows a protocol leaves, train a classifier on the
-union (train-standardised features) and score it on the whole real test split. The reference
+union (``std`` features: z-scores with the moments of all real rows) and score it on the whole real test split. The reference
 adds real holdout rows instead of generated ones, computed once per protocol view.
 """
 

@@ -84,9 +84,8 @@ def worker(n: int, p: int, group: str, modality: str, profile: bool) -> dict:
     if group == "fidelity":
         from metrics.fidelity import prdc
 
-        real = ctx.R_emb.X
-        rows = synth[: ctx.n]
-        fake = ctx.to_embedding(rows, None if modality == "genotype" else ctx.to_std(rows))
+        real = ctx.R_std
+        fake = ctx.to_std(synth[: ctx.n])
         t = time.perf_counter()
         prdc(real, fake, k_pr=5, k_dc=5)
         result["prdc_ours_s"] = time.perf_counter() - t

@@ -14,6 +14,7 @@ import io
 import re
 import socket
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -185,22 +186,55 @@ def test_tcga_patients_stay_in_one_part(tcga_card):
         assert not others & {s[:12] for s in split.ids[part]}
 
 
-def test_tcga_top_variance_on_train(tcga_card):
+def split_samples_of(ds, min_class_size: int) -> list[str]:
+    """Independent recomputation of the samples the split divides: every sample of a class with at
+    least ``min_class_size`` samples."""
+    counts = Counter(ds.labels.tolist())
+    return [s for s, label in zip(ds.sample_ids, ds.labels, strict=True) if counts[label] >= min_class_size]
+
+
+def top_variance(values: dict[str, list[str]], genes: list[str], samples: list[str], among: list[str],
+                 over: list[str], k: int) -> list[str]:
+    """The k genes with no NaN ``among`` the dataset's samples and the largest variance ``over`` a subset
+    (the duplicated row comes second in the file and is ignored)."""
+    rows = {g: np.array([c.replace("NA", "nan") for c in values[g]], dtype=np.float32) for g in genes[:-1]}
+    cols, var_cols = [samples.index(s) for s in among], [samples.index(s) for s in over]
+    variances = {g: float(np.var(v[var_cols].astype(np.float64))) for g, v in rows.items() if not np.isnan(v[cols]).any()}
+    return sorted(sorted(variances, key=lambda g: -variances[g])[:k])
+
+
+def set_min_class_size(card: Path, value: int) -> None:
+    card.write_text(re.sub(r"(?m)^min_class_size = \d+$", f"min_class_size = {value}", card.read_text()))
+
+
+def test_tcga_top_variance_over_every_split_sample(tcga_card):
     samples, genes, values, types, *_ = tcga_card
     ds = load_dataset("tcga-fx", params={"genes": "top-variance:5"})
     assert ds.p == 5 and ds.info["selected_genes"] == ds.feature_names.tolist()
-    # independent recomputation: candidates without NaN in >1 %; the split of the returned dataset
-    split = make_split(OmicsDataset("x", "1", ds.X, ds.labels, ds.sample_ids, ds.feature_names, ds.modality,
-                                    groups=ds.groups), min_class_size=10)
-    train = [samples.index(s) for s in sorted(split.ids["train"])]
-    assert ds.info["selection_split"]["n_train"] == len(train)
-    rows = [(g, np.array([c.replace("NA", "nan") for c in values[g]], dtype=np.float32))
-            for g in genes[:-1]]  # the duplicated row comes second and is ignored
-    variances = {g: float(np.var(v[train].astype(np.float64))) for g, v in rows if not np.isnan(v[train]).any()}
-    top = sorted(variances, key=lambda g: -variances[g])[:5]
-    assert sorted(ds.feature_names.tolist()) == sorted(top)
-    j = ds.feature_names.tolist().index(top[0])
-    assert np.array_equal(ds.X[:, j], np.array([np.float32(values[top[0]][samples.index(s)]) for s in ds.sample_ids]))
+    assert "selection_split" not in ds.info
+    # every class has >= 10 samples, so the variance is taken over all 110 samples, not over train
+    ids = ds.sample_ids.tolist()
+    assert split_samples_of(ds, 10) == ids
+    expected = top_variance(values, genes, samples, ids, ids, 5)
+    assert sorted(ds.feature_names.tolist()) == expected
+    assert "largest variance over the 110 samples of the classes with >= 10 samples" in " ".join(ds.info["notes"])
+    train = sorted(make_split(ds, min_class_size=10).ids["train"])
+    assert top_variance(values, genes, samples, ids, train, 5) != expected  # the fixture tells the rules apart
+    j = ds.feature_names.tolist().index(expected[0])
+    assert np.array_equal(ds.X[:, j], np.array([np.float32(values[expected[0]][samples.index(s)]) for s in ids]))
+
+
+def test_tcga_top_variance_ignores_classes_the_split_drops(tcga_card, tmp_path):
+    samples, genes, values, types, *_ = tcga_card
+    set_min_class_size(tmp_path / "cards" / "tcga-fx.toml", 28)  # BRCA and LUAD (27 each) are dropped
+    ds = load_dataset("tcga-fx", params={"genes": "top-variance:3"})
+    ids = ds.sample_ids.tolist()
+    kept = split_samples_of(ds, 28)
+    assert {types[s] for s in kept} == {"KIRC", "LAML"} and len(kept) == 56 and ds.n == 110
+    expected = top_variance(values, genes, samples, ids, kept, 3)
+    assert sorted(ds.feature_names.tolist()) == expected
+    assert top_variance(values, genes, samples, ids, ids, 3) != expected
+    assert "over the 56 samples of the classes with >= 28 samples" in " ".join(ds.info["notes"])
 
 
 def test_tcga_offline_error_names_files(tcga_card, monkeypatch):
@@ -277,8 +311,13 @@ def test_gtex_cell_by_cell(server, tmp_path):
     assert ds.info["min_class_size"] == 100 and ds.info["group_key"] == "donor"
     symbols = [sym for _, sym in genes if sym in LANDMARKS]
     assert ds.feature_names.tolist() == [g for g in LANDMARKS if g in symbols]
-    # the duplicated symbol keeps the Ensembl row with the higher train mean (here the scale-50 row)
-    assert ds.info["ensembl_ids"][dup_symbol] == "ENSG00000999999.1"
+    # the duplicated symbol keeps the Ensembl row with the higher mean over the samples of the tissues
+    # with >= 100 samples (Blood, Lung; Heart has 30): here the scale-50 row
+    kept = [samples.index(s) for s in split_samples_of(ds, 100)]
+    assert len(kept) == 230
+    means = {ens: np.log2(np.array(values[ens], dtype=np.float64)[kept] + 1).mean() for ens, sym in genes
+             if sym == dup_symbol}
+    assert ds.info["ensembl_ids"][dup_symbol] == max(means, key=means.get) == "ENSG00000999999.1"
     ens_of = {sym: ens for ens, sym in genes if sym != dup_symbol}
     ens_of[dup_symbol] = "ENSG00000999999.1"
     for j, sym in enumerate(ds.feature_names):
@@ -290,6 +329,44 @@ def test_gtex_cell_by_cell(server, tmp_path):
     assert "dropped 1 samples with SMAFRZE != RNASEQ" in notes and "12 of 978 matched" in notes
     tissue = load_dataset("gtex-fx", label_column="SMTSD")
     assert set(tissue.labels) == {"Whole Blood", "Lung", "Heart - Left Ventricle"}
+
+
+def with_rows(gct: bytes, symbol: str, rows: dict[str, np.ndarray]) -> bytes:
+    """The gzipped GCT with the rows of the Ensembl ids in ``rows`` replaced by these TPM values."""
+    lines = gzip.decompress(gct).decode().splitlines()
+    for i, line in enumerate(lines):
+        ens = line.split("\t")[0]
+        if ens in rows:
+            lines[i] = "\t".join([ens, symbol, *(f"{v:g}" for v in rows[ens])])
+    return gz("\n".join(lines) + "\n")
+
+
+def test_gtex_duplicate_symbol_uses_every_split_sample(server, tmp_path):
+    """Two Ensembl rows of one symbol: A has TPM 4 everywhere; B has TPM 9 on the train samples,
+    2**20 on the Heart samples (a tissue the split drops: 30 < 100) and 0 elsewhere. Mean log2(TPM + 1)
+    over the split's samples favours A; over train, or over all samples, it favours B."""
+    samples, genes, values, attrs, dup_symbol, gct, table = make_gtex()
+    files = {"attributes": ("GTEx_Analysis_v8_Annotations_SampleAttributesDS.txt", table)}
+    name = "GTEx_Analysis_2017-06-05_v8_RNASeQCv1.1.9_gene_tpm.gct.gz"
+    fixture_card("gtex", "gtex-fx", {"tpm": (name, gct), **files}, server, tmp_path / "cards")
+    ds = load_dataset("gtex-fx")
+    train = set(make_split(ds, min_class_size=100).ids["train"])
+    heart = {a[0] for a in attrs if a[1] == "Heart"}
+    row_a, row_b = [ens for ens, sym in genes if sym == dup_symbol]
+    crafted = {row_a: np.full(len(samples), 4.0),
+               row_b: np.array([9.0 if s in train else 2.0 ** 20 if s in heart else 0.0 for s in samples])}
+    fixture_card("gtex", "gtex-crafted", {"tpm": (name, with_rows(gct, dup_symbol, crafted)), **files}, server,
+                 tmp_path / "cards")
+    crafted_ds = load_dataset("gtex-crafted")
+
+    def best(over: list[str]) -> str:
+        cols = [samples.index(s) for s in over]
+        means = {ens: np.log2(v[cols] + 1).mean() for ens, v in crafted.items()}
+        return max(means, key=means.get)
+
+    assert crafted_ds.info["ensembl_ids"][dup_symbol] == best(split_samples_of(ds, 100)) == row_a
+    assert best(sorted(train)) == best(ds.sample_ids.tolist()) == row_b  # the other rules pick B
+    assert "highest mean over the 230 samples of the classes with >= 100 samples" in " ".join(crafted_ds.info["notes"])
 
 
 def test_gtex_bad_gct_header(server, tmp_path):
@@ -321,7 +398,8 @@ META = """##fileformat=VCFv4.1
 """
 
 
-def make_hla(sample_ids: list[str], seed: int = 2):
+def make_hla(sample_ids: list[str], seed: int = 2, crafted: dict[int, np.ndarray] | None = None):
+    """A zipped HLA VCF of 40 records; ``crafted`` replaces the haplotypes (samples x 2) of records by index."""
     rng = np.random.default_rng(seed)
     header = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(sample_ids)
     lines, truth = [META.rstrip("\n"), header], []
@@ -330,6 +408,7 @@ def make_hla(sample_ids: list[str], seed: int = 2):
         pos += int(rng.integers(50, 900))
         freq = 0.002 if k % 9 == 4 else rng.uniform(0.05, 0.6)  # every 9th SNP is rare (MAF < 0.01)
         haps = (rng.random((len(sample_ids), 2)) < freq).astype(int)
+        haps = (crafted or {}).get(k, haps)
         if k == 17:  # a multi-allelic record: dropped
             lines.append(f"6\t{pos}\trs{9000 + k}\tA\tC,T\t100\tPASS\tAC=1,1;VT=SNP\tGT\t"
                          + "\t".join("0|0" for _ in sample_ids))
@@ -351,7 +430,18 @@ def test_1kg_hla_zip_cell_by_cell(server, tmp_path):
     rows = [line.split("\t") for line in ped.decode().splitlines()[1:]]
     pops = {r[1]: r[6] for r in rows}
     sample_ids = [r[1] for r in rows if r[6] in ("YRI", "CEU", "CHB", "GIH", "MXL")][:300] + ["NA99999"]
-    data, truth = make_hla(sample_ids)
+    sup = {"YRI": "AFR", "CEU": "EUR", "CHB": "EAS", "GIH": "SAS", "MXL": "AMR"}
+    # two SNPs the train split would misjudge: 8 ALT alleles on non-train samples (MAF 8/600 over all
+    # samples: kept; 0 on train) and 4 on train samples (MAF 4/600: dropped; about 4/360 on train)
+    probe = OmicsDataset("1kg-hla-fx", "1", np.zeros((300, 0), dtype=np.float32),
+                         np.array([sup[pops[s]] for s in sample_ids[:-1]]), np.array(sample_ids[:-1]),
+                         np.array([], dtype=str), "expression")
+    train = set(make_split(probe, min_class_size=10).ids["train"])
+    holdout_rare = np.array([[int(s not in train), 0] for s in sample_ids])
+    holdout_rare[np.cumsum(holdout_rare[:, 0]) > 8] = 0
+    train_rare = np.array([[int(s in train), 0] for s in sample_ids])
+    train_rare[np.cumsum(train_rare[:, 0]) > 4] = 0
+    data, truth = make_hla(sample_ids, crafted={31: holdout_rare, 32: train_rare})
     text = (ROOT / "datasets" / "1kg-hla.toml").read_text()
     (tmp_path / "cards" / "1kg-hla-fx.toml").write_text(
         re.sub(r'(?m)^id = ".*"$', 'id = "1kg-hla-fx"', text)
@@ -369,11 +459,23 @@ def test_1kg_hla_zip_cell_by_cell(server, tmp_path):
         del os.environ["OMICS_BENCHMARK_MIRROR"]
     assert ds.modality == "genotype" and ds.X.dtype == np.int8
     assert ds.sample_ids.tolist() == sample_ids[:-1]  # NA99999 has no label
-    sup = {"YRI": "AFR", "CEU": "EUR", "CHB": "EAS", "GIH": "SAS", "MXL": "AMR"}
     assert ds.labels.tolist() == [sup[pops[s]] for s in sample_ids[:-1]]
+    assert set(make_split(ds, min_class_size=10).ids["train"]) == train
     kept_truth = {pos: h for pos, h in truth}
-    assert set(ds.positions.tolist()) <= set(kept_truth)
-    assert ds.positions.tolist() == sorted(ds.positions.tolist())
+    # independent recomputation: MAF over every sample of the classes with >= 10 samples (here all 300)
+    split_rows = [sample_ids.index(s) for s in split_samples_of(ds, 10)]
+    train_rows = [sample_ids.index(s) for s in sorted(train)]
+    assert len(split_rows) == 300
+
+    def maf(h: np.ndarray, rows: list[int]) -> float:
+        freq = h[rows].mean()
+        return min(freq, 1 - freq)
+
+    assert ds.positions.tolist() == [pos for pos, h in truth if maf(h, split_rows) >= 0.01]
+    (pos_holdout,) = [pos for pos, h in truth if h is holdout_rare]
+    (pos_train,) = [pos for pos, h in truth if h is train_rare]
+    assert maf(holdout_rare, train_rows) < 0.01 <= maf(train_rare, train_rows)  # the train rule would flip both
+    assert pos_holdout in ds.positions and pos_train not in ds.positions
     assert haps.shape == (ds.n, 2, ds.p)
     for j, pos in enumerate(ds.positions):
         h = kept_truth[int(pos)][:-1]
@@ -381,7 +483,9 @@ def test_1kg_hla_zip_cell_by_cell(server, tmp_path):
     assert ds.feature_names[0] == f"6:{ds.positions[0]}"
     notes = " ".join(ds.info["notes"])
     assert "1 multi-allelic" in notes and "dropped 1 samples without a label" in notes
-    assert "have train MAF >= 0.01" in notes
+    passing = sum(maf(h, split_rows) >= 0.01 for _, h in truth)
+    assert (f"{passing} of {len(truth)} SNPs have MAF >= 0.01 over the 300 samples of the classes with >= 10 "
+            f"samples; kept the first {passing} by position (max_snps = 1024)") in notes
 
 
 def test_1kg_chr1_offline_from_dropped_files(shared_data, tmp_path, monkeypatch):
@@ -396,5 +500,17 @@ def test_1kg_chr1_offline_from_dropped_files(shared_data, tmp_path, monkeypatch)
     ds = load_dataset("1kg-chr1", size="smoke")
     assert ds.n == 2504 and ds.p == 256 and ds.info["class_counts"]["AFR"] == 661
     full = load_dataset("1kg-chr1", label_column="population")
-    assert full.p == 752 - 0 or full.p > 700
-    assert len(full.info["class_counts"]) == 26
+    assert len(full.info["class_counts"]) == 26 and min(full.info["class_counts"].values()) >= 10
+    # independent recomputation: every population has >= 10 samples, so the MAF is taken over all
+    # 2,504 samples (741 SNPs pass; a train-split filter kept 752)
+    from benchmark.cards import get_card
+    from benchmark.readers.vcf import read_vcf
+
+    parsed = read_vcf(shared_data / "1kg_chr1_example.vcf.gz")
+    rows = [list(parsed.sample_ids).index(s) for s in full.sample_ids]
+    freq = parsed.X[rows].mean(axis=0, dtype=np.float64) / 2
+    order = np.argsort(parsed.positions, kind="stable")
+    passing = [int(parsed.positions[j]) for j in order if min(freq[j], 1 - freq[j]) >= 0.01]
+    assert len(passing) == full.p == 741 == get_card("1kg-chr1").shape["default"]["p"]
+    assert full.positions.tolist() == passing and ds.positions.tolist() == passing[:256]
+    assert "741 of 4294 SNPs have MAF >= 0.01 over the 2504 samples" in " ".join(full.info["notes"])

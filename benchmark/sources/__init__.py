@@ -5,11 +5,12 @@
 - :mod:`benchmark.sources.kg`: 1000 Genomes VCF (plain, BGZF or zipped) + sample panel (``1kg-*``)
 
 Each ``build_*`` function takes the verified local files (by card role), the card parameters, the
-label column, the minimum class size and the split seed, and returns the loader's build dict
-(``X``, ``sample_ids``, ``feature_names``, ``labels``, ``groups``, ``notes``, ``info``, ...).
-Feature selections that the protocol computes on the train split (TCGA top-variance genes, GTEx
-duplicate symbols, 1000 Genomes MAF) use :func:`train_mask`, which reproduces exactly the split
-``benchmark.splits.make_split`` later makes of the returned dataset (same ids, labels, groups, seed).
+label column and the card's minimum class size, and returns the loader's build dict (``X``,
+``sample_ids``, ``feature_names``, ``labels``, ``groups``, ``notes``, ``info``, ...).
+The label-free feature selections (TCGA top-variance genes, GTEx duplicate symbols, 1000 Genomes
+MAF) use every sample the split will divide, :func:`split_samples`, never the train split alone: a
+selection fitted on train rows makes them special for the privacy and fidelity metrics (a train
+MAF filter keeps the train rows' private rare variants and drops the holdout's).
 """
 
 from __future__ import annotations
@@ -71,24 +72,12 @@ def landmark_genes() -> list[tuple[str, str]]:
     return pairs
 
 
-def train_mask(sample_ids: np.ndarray, labels: np.ndarray, groups: np.ndarray | None, *, min_class_size: int,
-               seed: int, group_key: str | None = None) -> np.ndarray:
-    """Boolean mask of the rows ``make_split`` puts in train for these ids/labels/groups and seed.
-
-    The split depends only on the sorted sample ids, labels and groups (not on the values), so the
-    mask is the train part of the split the runner makes of the finished dataset.
-    """
-    from benchmark.dataset import OmicsDataset
-    from benchmark.splits import make_split
-
-    n = len(sample_ids)
-    probe = OmicsDataset(
-        dataset_id="feature-selection", version="0", X=np.zeros((n, 0), dtype=np.float32),
-        labels=np.asarray(labels).astype(str), sample_ids=np.asarray(sample_ids).astype(str),
-        feature_names=np.array([], dtype=str), modality="expression",
-        groups=None if groups is None else np.asarray(groups).astype(str),
-        info={"group_key": group_key} if group_key else {},
-    )
-    split = make_split(probe, seed=seed, min_class_size=min_class_size)
-    train = set(split.ids["train"])
-    return np.array([str(s) in train for s in sample_ids], dtype=bool)
+def split_samples(labels: np.ndarray, min_class_size: int, where: str) -> np.ndarray:
+    """Mask of the samples whose class has at least ``min_class_size`` samples: the rows that
+    ``benchmark.splits.make_split`` divides into train, holdout and test (it drops smaller classes)."""
+    _, inverse, counts = np.unique(np.asarray(labels).astype(str), return_inverse=True, return_counts=True)
+    mask = counts[inverse] >= min_class_size
+    if not mask.any():
+        raise DataError(f"{where}: no class has {min_class_size} samples or more (the largest has "
+                        f"{max(counts, default=0)}), so the split would keep no sample")
+    return mask

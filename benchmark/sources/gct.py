@@ -8,8 +8,9 @@ converted to numbers.
 Samples: columns whose ``SAMPID`` has ``SMAFRZE == RNASEQ`` and a non-empty label (``SMTS`` by
 default, ``SMTSD`` as an alternative) in the attribute table. Values log2(TPM + 1), float32.
 Donor = first two dash-separated fields of ``SAMPID`` (group key). A symbol with several Ensembl
-rows keeps the row with the highest mean over the **train** split of the finished dataset (split
-seed and the card's minimum class size; see :func:`benchmark.sources.train_mask`).
+rows keeps the row with the highest mean over every sample of the tissues with at least the card's
+``min_class_size`` samples (the samples the split divides, :func:`benchmark.sources.split_samples`;
+never the train split alone, so train rows are not special).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from benchmark.errors import ConfigError, DataError
 from benchmark.readers import preview
-from benchmark.sources import landmark_genes, open_binary, parse_floats, train_mask
+from benchmark.sources import landmark_genes, open_binary, parse_floats, split_samples
 from benchmark.sources.xena import read_table
 
 LABELS = ("SMTS", "SMTSD")
@@ -48,8 +49,7 @@ def read_gct_header(handle, name: str) -> tuple[int, int, list[str]]:
     return n_rows, n_cols, header[2:]
 
 
-def build_gtex(paths: dict[str, Path], params: dict[str, Any], *, label: str, min_class_size: int,
-               split_seed: int = 0) -> dict[str, Any]:
+def build_gtex(paths: dict[str, Path], params: dict[str, Any], *, label: str, min_class_size: int) -> dict[str, Any]:
     if label not in LABELS:
         raise ConfigError(f"gtex: label must be one of {', '.join(LABELS)}, got {label!r}")
     genes_option = str(params.get("genes", "landmark"))
@@ -111,14 +111,14 @@ def build_gtex(paths: dict[str, Path], params: dict[str, Any], *, label: str, mi
     duplicated = [sym for sym in order if len(candidates[sym]) > 1]
     chosen_ids = {}
     if duplicated:
-        train = train_mask(ids_arr, labels_arr, groups, min_class_size=min_class_size, seed=split_seed,
-                           group_key="donor")
+        in_split = split_samples(labels_arr, min_class_size, gct.name)
         for sym in duplicated:
-            means = [float(vals[train].mean(dtype=np.float64)) for _, vals in candidates[sym]]
+            means = [float(vals[in_split].mean(dtype=np.float64)) for _, vals in candidates[sym]]
             best = int(np.argmax(means))
             candidates[sym] = [candidates[sym][best]]
-        notes.append(f"{len(duplicated)} symbols with several Ensembl rows: kept the row with the highest train "
-                     f"mean (split seed {split_seed}, min class size {min_class_size}): {preview(duplicated, 10)}")
+        notes.append(f"{len(duplicated)} symbols with several Ensembl rows: kept the row with the highest mean over "
+                     f"the {int(in_split.sum())} samples of the classes with >= {min_class_size} samples: "
+                     f"{preview(duplicated, 10)}")
     for sym in order:
         chosen_ids[sym] = candidates[sym][0][0]
     info["ensembl_ids"] = chosen_ids

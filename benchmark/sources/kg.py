@@ -5,9 +5,11 @@ Labels come from the 1000 Genomes ``.ped`` (``Individual ID``, ``Population``): 
 (int8) of biallelic SNPs (see :mod:`benchmark.readers.vcf`); the phased alleles are kept as
 haplotypes (samples x 2 x SNPs, int8) for generators that model haplotypes.
 
-Features: SNPs in position order with minor-allele frequency >= ``min_maf`` on the **train** split
-(split seed and the card's minimum class size, :func:`benchmark.sources.train_mask`), then the
-first ``max_snps`` of them (``"all"``: no cap).
+Features: SNPs in position order with minor-allele frequency >= ``min_maf`` over every sample of
+the classes with at least the card's ``min_class_size`` samples (the samples the split divides,
+:func:`benchmark.sources.split_samples`; never the train split alone, which would keep the train
+rows' own rare variants and drop the holdout's), then the first ``max_snps`` of them (``"all"``:
+no cap).
 """
 
 from __future__ import annotations
@@ -20,13 +22,12 @@ import numpy as np
 from benchmark.errors import ConfigError, DataError
 from benchmark.readers.labels import read_labels_file
 from benchmark.readers.vcf import read_vcf
-from benchmark.sources import train_mask
+from benchmark.sources import split_samples
 
 LABELS = {"superpopulation": "superpopulation", "population": "Population"}
 
 
-def build_1kg(paths: dict[str, Path], params: dict[str, Any], *, label: str, min_class_size: int,
-              split_seed: int = 0) -> dict[str, Any]:
+def build_1kg(paths: dict[str, Path], params: dict[str, Any], *, label: str, min_class_size: int) -> dict[str, Any]:
     if label not in LABELS:
         raise ConfigError(f"1000 Genomes: label must be one of {', '.join(LABELS)}, got {label!r}")
     max_snps = params.get("max_snps", 1024)
@@ -47,16 +48,16 @@ def build_1kg(paths: dict[str, Path], params: dict[str, Any], *, label: str, min
     labels = np.array([mapping[s] for s in ids])
     G, H = parsed.X[has], parsed.haplotypes[has]
     order = np.argsort(parsed.positions, kind="stable")
-    train = train_mask(ids, labels, None, min_class_size=min_class_size, seed=split_seed)
-    freq = G[train][:, order].mean(axis=0, dtype=np.float64) / 2.0
+    in_split = split_samples(labels, min_class_size, paths["vcf"].name)
+    over = f"over the {int(in_split.sum())} samples of the classes with >= {min_class_size} samples"
+    freq = G[in_split][:, order].mean(axis=0, dtype=np.float64) / 2.0
     maf = np.minimum(freq, 1.0 - freq)
     passing = order[maf >= min_maf]
     chosen = passing if max_snps == "all" else passing[:max_snps]
-    notes.append(f"{passing.size} of {G.shape[1]} SNPs have train MAF >= {min_maf} ({int(train.sum())} train samples, "
-                 f"split seed {split_seed}, min class size {min_class_size}); kept the first "
-                 f"{chosen.size} by position" + ("" if max_snps == "all" else f" (max_snps = {max_snps})"))
+    notes.append(f"{passing.size} of {G.shape[1]} SNPs have MAF >= {min_maf} {over}; kept the first {chosen.size} "
+                 "by position" + ("" if max_snps == "all" else f" (max_snps = {max_snps})"))
     if chosen.size == 0:
-        raise DataError(f"{paths['vcf'].name}: no SNP with train MAF >= {min_maf}")
+        raise DataError(f"{paths['vcf'].name}: no SNP has MAF >= {min_maf} {over}")
     return {
         "X": np.ascontiguousarray(G[:, chosen], dtype=np.int8),
         "sample_ids": ids,

@@ -16,9 +16,12 @@ excluded); patient = ``barcode[:12]`` is the group key.
 
 Genes: ``landmark`` (the 978 L1000 genes, joined on symbol, then on the Entrez id when row ids are
 ``SYMBOL|ENTREZ``; matched and unmatched genes recorded) or ``top-variance:N`` (the N genes with
-the largest variance on the train split; two streaming passes). Missing values: genes with NaN in
-more than 1 % of the samples are dropped, then samples with any NaN in the remaining genes (for
-``top-variance`` this rule is applied to all genes before the split, so the split is stable).
+the largest variance over every sample of the classes with at least the card's ``min_class_size``
+samples, i.e. the samples the split divides, :func:`benchmark.sources.split_samples`; never the
+train split alone, so train rows are not special; two streaming passes). Missing values: genes
+with NaN in more than 1 % of the samples are dropped, then samples with any NaN in the remaining
+genes (for ``top-variance`` this rule is applied to all genes first, so the samples, and with them
+the variances, do not depend on which genes are chosen).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from benchmark.sources import (
     open_binary,
     open_text,
     parse_floats,
-    train_mask,
+    split_samples,
 )
 
 LABELS = ("cancer_type", "sample_type")
@@ -243,8 +246,8 @@ def _drop_missing(rows: np.ndarray, genes: list[str], ids: np.ndarray, notes: li
     return rows[keep_g], [g for g, k in zip(genes, keep_g, strict=True) if k], keep_s
 
 
-def _top_variance(path: Path, n_columns: int, columns: np.ndarray, ids, labels, groups, k: int,
-                  min_class_size: int, seed: int, notes: list[str], info: dict[str, Any]):
+def _top_variance(path: Path, n_columns: int, columns: np.ndarray, ids: np.ndarray, labels: np.ndarray, k: int,
+                  min_class_size: int, notes: list[str], info: dict[str, Any]):
     # pass 1: missing values decide the candidate genes and the samples
     n = len(columns)
     bad_samples = np.zeros(n, dtype=bool)
@@ -264,10 +267,9 @@ def _top_variance(path: Path, n_columns: int, columns: np.ndarray, ids, labels, 
                      f"{preview(ids[bad_samples], 5)}")
     keep_s = ~bad_samples
     cols = columns[keep_s]
-    train = train_mask(ids[keep_s], labels[keep_s], groups[keep_s], min_class_size=min_class_size, seed=seed,
-                       group_key="patient")
-    train_cols = cols[train]
-    # pass 2: keep the k rows with the largest train variance (min-heap; ties → earlier row)
+    in_split = split_samples(labels[keep_s], min_class_size, path.name)
+    split_cols = cols[in_split]
+    # pass 2: keep the k rows with the largest variance over the split's samples (min-heap; ties → earlier row)
     heap: list[tuple[float, int, str, np.ndarray]] = []
     seen: set[str] = set()
     duplicates = []
@@ -279,7 +281,7 @@ def _top_variance(path: Path, n_columns: int, columns: np.ndarray, ids, labels, 
         kept = values[cols]
         if np.isnan(kept).any():
             continue
-        var = float(np.var(values[train_cols], dtype=np.float64))
+        var = float(np.var(values[split_cols], dtype=np.float64))
         item = (var, -lineno, key, kept)
         if len(heap) < k:
             heapq.heappush(heap, item)
@@ -291,15 +293,13 @@ def _top_variance(path: Path, n_columns: int, columns: np.ndarray, ids, labels, 
     if len(chosen) < k:
         notes.append(f"top-variance: only {len(chosen)} candidate genes (asked for {k})")
     genes = [item[2] for item in chosen]
-    notes.append(f"top-variance: {len(genes)} genes with the largest variance over the {int(train.sum())} train "
-                 f"samples of the split (seed {seed}, min class size {min_class_size})")
+    notes.append(f"top-variance: {len(genes)} genes with the largest variance over the {int(in_split.sum())} samples of "
+                 f"the classes with >= {min_class_size} samples")
     info["selected_genes"] = genes
-    info["selection_split"] = {"seed": seed, "min_class_size": min_class_size, "n_train": int(train.sum())}
     return np.stack([item[3] for item in chosen]), genes, keep_s
 
 
-def build_tcga(paths: dict[str, Path], params: dict[str, Any], *, label: str, min_class_size: int,
-               split_seed: int = 0) -> dict[str, Any]:
+def build_tcga(paths: dict[str, Path], params: dict[str, Any], *, label: str, min_class_size: int) -> dict[str, Any]:
     if label not in LABELS:
         raise ConfigError(f"tcga: label must be one of {', '.join(LABELS)}, got {label!r}")
     mode, k = parse_genes_option(params.get("genes", "landmark"))
@@ -322,8 +322,8 @@ def build_tcga(paths: dict[str, Path], params: dict[str, Any], *, label: str, mi
         rows, genes, keep_s = _drop_missing(rows, genes, ids, notes)
         rows = rows[:, keep_s]
     else:
-        rows, genes, keep_s = _top_variance(matrix, len(barcodes), columns, ids, labels, groups, k,
-                                            min_class_size, split_seed, notes, info)
+        rows, genes, keep_s = _top_variance(matrix, len(barcodes), columns, ids, labels, k, min_class_size, notes,
+                                            info)
     ids, labels, groups = ids[keep_s], labels[keep_s], groups[keep_s]
     notes.insert(0, f"read {matrix.name}: {len(barcodes)} sample columns; kept {len(ids)} samples x {len(genes)} "
                     "genes, values log2(norm_count + 1) as published, float32")

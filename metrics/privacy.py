@@ -38,12 +38,12 @@ MIA_FPRS = (0.01, 0.1)
 # Score functions (shared with the re-split null)
 
 
-def dcr_share(d_train: np.ndarray, d_nonmember: np.ndarray, ties_train: np.ndarray | None = None,
-              ties_nonmember: np.ndarray | None = None) -> float:
-    """Share of rows nearer to a train row than to a non-member: mean(1[d_T < d_H] + w·1[d_T = d_H]).
+def nearer_train(d_train: np.ndarray, d_nonmember: np.ndarray, ties_train: np.ndarray | None = None,
+                 ties_nonmember: np.ndarray | None = None) -> np.ndarray:
+    """Per row, 1 when its nearest train row is nearer than its nearest non-member, 0 when farther.
 
     A tie is split by exchangeability: with a train rows and b non-members at the nearest distance,
-    the nearest record is a train row with probability w = a / (a + b) (½ without counts)."""
+    the nearest record is a train row with probability a / (a + b) (½ without counts)."""
     closer = (d_train < d_nonmember).astype(np.float64)
     tie = d_train == d_nonmember
     if tie.any():
@@ -52,23 +52,31 @@ def dcr_share(d_train: np.ndarray, d_nonmember: np.ndarray, ties_train: np.ndarr
         else:
             a, b = ties_train[tie].astype(np.float64), ties_nonmember[tie].astype(np.float64)
             closer[tie] = a / (a + b)
-    return float(closer.mean())
+    return closer
 
 
-def calibrated_share(raw: float, null: float) -> float:
+def calibrated_share(raw: float | np.ndarray, null: float | np.ndarray) -> float:
     """Map a raw share to a score with its null expectation at 0.5 and a copy of train at 1 (linear).
 
     A row exchangeable with the real rows has its nearest record in the train split with probability
     ``null`` = |T| / (|T| + |H|). The map 0.5 + (raw − null) / (2 (1 − null)) is linear, so the score's
     expectation for such rows is exactly 0.5 (a piecewise map is not: it biased small-sample nulls
     upward); rows farther from train than fresh data score below 0.5, down to 0.5 − null/(2(1 − null)).
+    Given per-row indicators and per-row nulls, each row is mapped and the mean returned.
     """
-    return 0.5 + (raw - null) / (2.0 * (1.0 - null))
+    return float(np.mean(0.5 + (np.asarray(raw) - null) / (2.0 * (1.0 - np.asarray(null)))))
 
 
-def share_null(n_train: int, n_nonmembers: int) -> float:
+def share_null(n_train: int | np.ndarray, n_nonmembers: int | np.ndarray) -> float | np.ndarray:
     """|T| / (|T| + |H|): the DCR share of a row exchangeable with the real rows."""
     return n_train / (n_train + n_nonmembers)
+
+
+def class_dcr_share(nearer: np.ndarray, labels: np.ndarray, train_counts: np.ndarray,
+                    nonmember_counts: np.ndarray) -> float:
+    """The calibrated DCR share with records of each row's own class: per row, the indicator mapped with
+    its class's null |T_c| / (|T_c| + |H_c|), then the mean."""
+    return calibrated_share(nearer, share_null(train_counts[labels], nonmember_counts[labels]))
 
 
 NNDR_EPS = 1e-12
@@ -156,35 +164,53 @@ class TrainPass:
 
     d_train: np.ndarray  # S -> nearest train row (exact)
     i_train: np.ndarray  # its index in the train split
-    ties_train: np.ndarray  # train rows at that distance
+    d_class: np.ndarray  # S -> nearest train row of the row's own class (exact)
+    ties_class: np.ndarray  # train rows of that class at that distance
     d_member1: np.ndarray  # S -> nearest member
     d_member2: np.ndarray  # S -> second-nearest member
     member_to_S: np.ndarray  # member -> nearest S row
 
 
-def train_pass(S: Points, T: Points, members: np.ndarray) -> TrainPass:
+def train_pass(S: Points, S_y: np.ndarray, T: Points, T_y: np.ndarray, members: np.ndarray) -> TrainPass:
     """Everything privacy needs from S × (full train split), in one pass; nearest pairs recomputed exactly."""
     if len(members) < 2:
         raise ValueError("need at least two members")
     full_arg = np.zeros(len(S), dtype=np.int64)
+    class_arg = np.zeros(len(S), dtype=np.int64)
     ties = np.zeros(len(S), dtype=np.int64)
     two = np.zeros((len(S), 2), dtype=np.int64)
     nearest_in_S = ColumnArgmin(len(members))
     for start, stop, D in S.blocks(T):
         full_arg[start:stop] = D.argmin(axis=1)
-        ties[start:stop] = count_at_min(D)
         Dm = D[:, members]
         two[start:stop] = members[np.argpartition(Dm, 1, axis=1)[:, :2]]
         nearest_in_S.update(Dm, start)
+        D[S_y[start:stop, None] != T_y[None, :]] = np.inf
+        class_arg[start:stop] = D.argmin(axis=1)
+        ties[start:stop] = count_at_min(D)
     rows = np.arange(len(S))
     d = np.stack([S.exact_pair_distances(T, rows, two[:, 0]), S.exact_pair_distances(T, rows, two[:, 1])], 1)
     d.sort(axis=1)
-    return TrainPass(S.exact_pair_distances(T, rows, full_arg), full_arg, ties, d[:, 0], d[:, 1],
-                     nearest_in_S.distances(S, T, members))
+    return TrainPass(S.exact_pair_distances(T, rows, full_arg), full_arg, S.exact_pair_distances(T, rows, class_arg),
+                     ties, d[:, 0], d[:, 1], nearest_in_S.distances(S, T, members))
+
+
+def same_class_nearest(A: Points, A_y: np.ndarray, B: Points, B_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of A: exact distance to the nearest row of B with the same label, and how many rows of B
+    of that label are at that distance."""
+    arg = np.zeros(len(A), dtype=np.int64)
+    ties = np.zeros(len(A), dtype=np.int64)
+    for start, stop, D in A.blocks(B):
+        D[A_y[start:stop, None] != B_y[None, :]] = np.inf
+        arg[start:stop] = D.argmin(axis=1)
+        ties[start:stop] = count_at_min(D)
+    return A.exact_pair_distances(B, np.arange(len(A)), arg), ties
 
 
 def _train_pass(c: Comparison) -> TrainPass:
-    return c.get("priv_train_pass", lambda: train_pass(c.S_priv, c.ctx.T_priv, np.asarray(c.ctx.tn_idx)))
+    ctx = c.ctx
+    return c.get("priv_train_pass", lambda: train_pass(c.S_priv, c.S_y, ctx.T_priv, ctx.split.train_y,
+                                                       np.asarray(ctx.tn_idx)))
 
 
 def _nonmembers_pass(c: Comparison) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -206,13 +232,19 @@ def exact_match(c: Comparison) -> dict[str, float]:
 def dcr(c: Comparison) -> dict[str, float]:
     """Distance to closest record: calibrated share closer to train than to non-members; median ratio.
 
-    ``dcr_share`` uses the full train split (every copied row counts) calibrated linearly by its null
-    expectation; ``dcr_ratio`` = median dcr to T_n / median dcr to non-members (equal sizes).
+    ``dcr_share`` compares each row's nearest record of its own class in the full train split (every
+    copied row counts) and among the class-matched non-members, calibrated linearly by that class's
+    null |T_c| / (|T_c| + |H_c|), so that protocols which cut classes from train keep the null at 0.5
+    (a label-blind generator included). ``dcr_ratio`` = median dcr to T_n / median dcr to non-members.
     """
+    ctx = c.ctx
     tp = _train_pass(c)
-    d_h, d_h2, ties_h, _ = _nonmembers_pass(c)
-    raw = dcr_share(tp.d_train, d_h, tp.ties_train, ties_h)
-    share = calibrated_share(raw, share_null(len(c.ctx.split.train_y), len(c.NM_priv)))
+    d_h, d_h2, _, _ = _nonmembers_pass(c)
+    d_hc, ties_hc = c.get("priv_nonmembers_class", lambda: same_class_nearest(c.S_priv, c.S_y, c.NM_priv, c.NM_y))
+    C = ctx.split.n_classes
+    nearer = nearer_train(tp.d_class, d_hc, tp.ties_class, ties_hc)
+    share = class_dcr_share(nearer, c.S_y, np.bincount(ctx.split.train_y, minlength=C),
+                            np.bincount(c.NM_y, minlength=C))
     ratios = distance_ratios(tp.d_member1, tp.d_member2, d_h, d_h2)
     return {"dcr_share": share, "dcr_ratio": ratios["dcr_ratio"]}
 
@@ -333,14 +365,14 @@ def _domias_coords(ctx, X: np.ndarray) -> np.ndarray:  # noqa: ANN001
 
 
 def domias_reference_rows(ctx) -> np.ndarray:  # noqa: ANN001
-    """Train rows outside T_n (stratified, up to n rows): the DOMIAS reference set of the reference row."""
+    """Train rows outside T_n (stratified like the members): the DOMIAS reference set of the reference row."""
     from .space import derive_seed, stratified_indices
 
     y = ctx.split.train_y
     rest = np.setdiff1d(np.arange(len(y)), ctx.tn_idx)
     if len(rest) == 0:
         raise ValueError("no train rows outside T_n for the DOMIAS reference set")
-    pick = stratified_indices(y[rest], ctx.eval_counts, derive_seed(ctx.seed, TAG_DOMIAS_REF))
+    pick = stratified_indices(y[rest], ctx.member_counts, derive_seed(ctx.seed, TAG_DOMIAS_REF))
     return rest[pick]
 
 
@@ -353,11 +385,11 @@ def domias(c: Comparison) -> dict[str, float]:
     """
     ctx = c.ctx
     members = ctx.cache.get("domias_Tn", lambda: _domias_coords(ctx, np.asarray(ctx.split.train_X)[ctx.tn_idx]))
+    nonmembers = ctx.cache.get(f"domias_NM_{c.nonmembers}",
+                               lambda: _domias_coords(ctx, ctx.nonmembers_X(c.nonmembers)))
     if c.nonmembers == "holdout":
-        nonmembers = ctx.cache.get("domias_H", lambda: _domias_coords(ctx, ctx.H_X))
         ref = ctx.cache.get("domias_R", lambda: _domias_coords(ctx, ctx.R_X))
     else:
-        nonmembers = ctx.cache.get("domias_R", lambda: _domias_coords(ctx, ctx.R_X))
         ref = ctx.cache.get(
             "domias_Tref",
             lambda: _domias_coords(ctx, np.asarray(ctx.split.train_X)[domias_reference_rows(ctx)]),

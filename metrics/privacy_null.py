@@ -6,8 +6,9 @@ rate for a TPR at that rate, 1 for the ratios, 0 for the privacy loss, about 0.5
 authenticity) but its spread depends on the sizes: on a 25-row holdout a real-data DCR share of 0.77 is
 noise, on 5,000 rows it is a leak. The null is measured by re-splitting: the real rows (train, holdout
 and test together) are dealt again at random, stratified by class, into a train split T' (the real
-train split's class counts), a scored set S', non-members NM' and members T_n' ⊂ T' (the evaluation's
-class counts), and every score is computed for S' as for a generator's output, ``NULL_DRAWS`` times.
+train split's class counts), a scored set S' (the evaluation's class counts), and class-matched
+non-members NM' and members T_n' ⊂ T', and every score is computed for S' as for a generator's
+output, ``NULL_DRAWS`` times.
 Its mean also shows any bias of a score's definition (the piecewise DCR calibration had one).
 
 One blocked pass finds every pooled row's K nearest pooled rows, K ≈ 20 N / n so that the nearest rows
@@ -32,11 +33,10 @@ from .distances import neighbour_lists
 from .privacy import (
     adversarial_accuracy,
     beyond_share,
-    calibrated_share,
-    dcr_share,
+    class_dcr_share,
     distance_ratios,
     membership_scores,
-    share_null,
+    nearer_train,
 )
 from .space import derive_seed
 
@@ -87,25 +87,34 @@ class Draw:
         self.pool, self.role = pool, role
         self.rows = {r: np.flatnonzero(role == r) for r in (MEMBER, SCORED, NONMEMBER)}
 
-    def nearest(self, rows: np.ndarray, roles: tuple[int, ...], nth: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def hits(self, rows: np.ndarray, roles: tuple[int, ...], same_class: bool) -> np.ndarray:
+        """(len(rows), K): which listed neighbours have one of ``roles`` (and, optionally, the row's class)."""
+        listed = self.pool.index[rows]
+        hit = np.isin(self.role[listed], roles)
+        return hit & (self.pool.y[listed] == self.pool.y[rows][:, None]) if same_class else hit
+
+    def nearest(self, rows: np.ndarray, roles: tuple[int, ...], nth: int = 0,
+                same_class: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(distance, pooled index) of each row's (nth + 1)-th nearest row with one of ``roles``."""
-        hit = np.isin(self.role[self.pool.index[rows]], roles)
+        hit = self.hits(rows, roles, same_class)
         reached = np.cumsum(hit, axis=1) > nth
         found = reached[:, -1]
         pos = np.where(found, reached.argmax(axis=1), hit.shape[1] - 1)
         return self.pool.dist[rows, pos], np.where(found, self.pool.index[rows, pos], -1)
 
-    def ties(self, rows: np.ndarray, roles: tuple[int, ...], d: np.ndarray) -> np.ndarray:
+    def ties(self, rows: np.ndarray, roles: tuple[int, ...], d: np.ndarray, same_class: bool = False) -> np.ndarray:
         """How many rows with one of ``roles`` are at distance ``d`` from each row (within its list)."""
-        hit = np.isin(self.role[self.pool.index[rows]], roles) & (self.pool.dist[rows] == d[:, None])
+        hit = self.hits(rows, roles, same_class) & (self.pool.dist[rows] == d[:, None])
         return np.maximum(hit.sum(axis=1), 1)
 
 
-def draw_scores(draw: Draw, n_train: int, epsilon: float) -> dict[str, float]:
+def draw_scores(draw: Draw, epsilon: float) -> dict[str, float]:
     """Every neighbour-based privacy score of one draw, computed as for a generator's output."""
     train = (TRAIN, MEMBER)
     S, Tn, NM = draw.rows[SCORED], draw.rows[MEMBER], draw.rows[NONMEMBER]
     d_t, x_star = draw.nearest(S, train)
+    d_tc, _ = draw.nearest(S, train, same_class=True)
+    d_hc, _ = draw.nearest(S, (NONMEMBER,), same_class=True)
     d_h1, _ = draw.nearest(S, (NONMEMBER,))
     d_h2, _ = draw.nearest(S, (NONMEMBER,), nth=1)
     d_m1, _ = draw.nearest(S, (MEMBER,))
@@ -118,10 +127,13 @@ def draw_scores(draw: Draw, n_train: int, epsilon: float) -> dict[str, float]:
     r1 = np.zeros(len(S))
     listed = x_star >= 0
     r1[listed] = draw.nearest(x_star[listed], train)[0]
-    raw = dcr_share(d_t, d_h1, draw.ties(S, train, d_t), draw.ties(S, (NONMEMBER,), d_h1))
+    nearer = nearer_train(d_tc, d_hc, draw.ties(S, train, d_tc, True), draw.ties(S, (NONMEMBER,), d_hc, True))
+    C = int(draw.pool.y.max()) + 1
+    y = draw.pool.y
+    train_counts = np.bincount(y[np.isin(draw.role, train)], minlength=C)
     out = {
         "exact_match_rate": float(np.mean(d_t <= epsilon)),
-        "dcr_share": calibrated_share(raw, share_null(n_train, len(NM))),
+        "dcr_share": class_dcr_share(nearer, y[S], train_counts, np.bincount(y[NM], minlength=C)),
         **membership_scores(t_s, h_s),
         "authenticity": beyond_share(d_t[listed], r1[listed]) if listed.any() else math.nan,
     }
@@ -165,19 +177,18 @@ def privacy_null(ctx: EvalContext, scores: Iterable[str], draws: int = NULL_DRAW
     wanted = set(scores)
     out: dict[str, dict[str, float]] = {}
     if "domias_auc" in wanted:
-        out["domias_auc"] = mann_whitney_null(ctx.n, ctx.n)
+        n = int(ctx.member_counts.sum())
+        out["domias_auc"] = mann_whitney_null(n, n)
     wanted.discard("domias_auc")
     if not wanted:
         return out
     split, C = ctx.split, ctx.split.n_classes
     pool = neighbour_pool(ctx)
-    counts = {TRAIN: np.bincount(split.train_y, minlength=C), SCORED: ctx.eval_counts,
-              NONMEMBER: np.bincount(ctx.R_y, minlength=C)}
-    members = np.bincount(split.train_y[ctx.tn_idx], minlength=C)
+    counts = {TRAIN: np.bincount(split.train_y, minlength=C), SCORED: ctx.eval_counts, NONMEMBER: ctx.member_counts}
     rng = np.random.default_rng(derive_seed(ctx.seed, TAG_NULL))
     values: dict[str, list[float]] = {name: [] for name in wanted}
     for b in range(draws):
-        result = draw_scores(Draw(pool, deal(pool, counts, members, rng)), len(split.train_y), ctx.match_epsilon)
+        result = draw_scores(Draw(pool, deal(pool, counts, ctx.member_counts, rng)), ctx.match_epsilon)
         for name in wanted:
             values[name].append(result.get(name, math.nan))
         if progress is not None:

@@ -33,6 +33,7 @@ MOMENT_BLOCK_ROWS = 4096
 
 # Seed-sequence tags: one independent random stream per purpose.
 TAG_EVAL_ROWS, TAG_TEST_ROWS, TAG_MEMBERS, TAG_MMD, TAG_CV, TAG_PCA, TAG_PROJECTION, TAG_HALVES = range(1, 9)
+TAG_NONMEMBERS = 9
 
 
 def derive_seed(seed: int, tag: int) -> int:
@@ -137,7 +138,7 @@ class Comparison:
     """One scored set (synthetic S, or the real holdout for the reference) against the real data.
 
     Roles (spec §0, §8.1): ``R`` = test subsample, ``members`` = T_n, ``nonmembers`` = holdout for
-    generator output and test for the reference row, ``S`` = the scored set (n rows), ``released`` =
+    generator output and test for the reference row (class-matched with T_n: ``EvalContext.nonmember_idx``), ``S`` = the scored set (n rows), ``released`` =
     the generator's whole output (the real holdout itself for the reference row).
     """
 
@@ -173,7 +174,11 @@ class Comparison:
 
     @property
     def NM_priv(self) -> Points:
-        return self.ctx.H_priv if self.nonmembers == "holdout" else self.ctx.R_priv
+        return self.ctx.nonmember_points(self.nonmembers)
+
+    @property
+    def NM_y(self) -> np.ndarray:
+        return self.ctx.nonmembers_y(self.nonmembers)
 
 
 def dosages(X: np.ndarray) -> Points:
@@ -218,7 +223,17 @@ class EvalContext:
         self.r_idx = stratified_indices(
             split.test_y, proportional_counts(split.test_y, C, self.n), derive_seed(self.seed, TAG_TEST_ROWS)
         )
-        self.tn_idx = stratified_indices(split.train_y, self.eval_counts, derive_seed(self.seed, TAG_MEMBERS))
+        # Privacy members (T_n) and non-members have the same class counts, so that no score reads a
+        # class difference as membership: the evaluation counts, capped where a class has fewer train
+        # or test rows (protocols that cut classes from train).
+        self.member_counts = np.minimum.reduce([
+            self.eval_counts, np.bincount(split.train_y, minlength=C), np.bincount(self.R_y, minlength=C)
+        ])
+        self.tn_idx = stratified_indices(split.train_y, self.member_counts, derive_seed(self.seed, TAG_MEMBERS))
+        self.nonmember_idx = {  # rows of H (generator output) or R (the reference row) used as non-members
+            "holdout": stratified_indices(self.H_y, self.member_counts, derive_seed(self.seed, TAG_NONMEMBERS)),
+            "test": stratified_indices(self.R_y, self.member_counts, derive_seed(self.seed, TAG_NONMEMBERS)),
+        }
 
     # ---- real sets ------------------------------------------------------------------------------
     @property
@@ -287,13 +302,16 @@ class EvalContext:
             return self.cache.get("T_pts", lambda: Points(self.T_std))
         return self.cache.get("T_priv", lambda: dosages(self.split.train_X))
 
-    @property
-    def H_priv(self) -> Points:
-        return self.cache.get("H_priv", lambda: self.privacy_points(self.H_X))
+    def nonmembers_X(self, role: str) -> np.ndarray:
+        """The privacy non-members: class-matched rows of the holdout (generator output) or test (reference)."""
+        rows = self.H_X if role == "holdout" else self.R_X
+        return rows[self.nonmember_idx[role]]
 
-    @property
-    def R_priv(self) -> Points:
-        return self.R_pts if self.modality != "genotype" else self.cache.get("R_priv", lambda: dosages(self.R_X))
+    def nonmembers_y(self, role: str) -> np.ndarray:
+        return (self.H_y if role == "holdout" else self.R_y)[self.nonmember_idx[role]]
+
+    def nonmember_points(self, role: str) -> Points:
+        return self.cache.get(f"NM_priv_{role}", lambda: self.privacy_points(self.nonmembers_X(role)))
 
     # ---- spaces -------------------------------------------------------------------------------
     def _std_params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

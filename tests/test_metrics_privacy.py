@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from metrics import EvalContext
-from metrics.privacy import calibrated_share, dcr_share
+from metrics.privacy import calibrated_share, class_dcr_share, nearer_train
 from metrics.testing import ToyExpression, ToyGenotypes, balanced_labels, toy_split
 
 PRIVACY = ["exact_match", "dcr", "mia"]
@@ -16,10 +16,22 @@ def values(out):
     return {k: v["value"] for k, v in out["metrics"].items()}
 
 
-def test_dcr_share_ties_count_half():
-    assert dcr_share(np.array([0.0, 1.0, 2.0, 3.0]), np.array([1.0, 1.0, 1.0, 3.0])) == pytest.approx(
-        (1 + 0.5 + 0 + 0.5) / 4
-    )
+def test_dcr_ties_are_split_by_exchangeability():
+    d_train, d_nonmember = np.array([0.0, 1.0, 2.0, 3.0]), np.array([1.0, 1.0, 1.0, 3.0])
+    np.testing.assert_allclose(nearer_train(d_train, d_nonmember), [1, 0.5, 0, 0.5])  # without counts: ½
+    # 3 train rows and 1 non-member at the tied distance: the nearest record is a train row 3 times in 4
+    np.testing.assert_allclose(nearer_train(d_train, d_nonmember, np.array([1, 3, 1, 1]), np.array([1, 1, 1, 2])),
+                               [1, 0.75, 0, 1 / 3])
+
+
+def test_class_dcr_share_uses_each_class_null():
+    """Class 0 has 3 train rows per non-member (null 0.75), class 1 one (null 0.5): rows at their null
+    map to 0.5, copies to 1, whatever the class."""
+    counts_T, counts_H = np.array([30, 10]), np.array([10, 10])
+    labels = np.array([0, 0, 0, 0, 1, 1])
+    nearer = np.array([1, 1, 1, 0, 1, 0], dtype=float)  # class 0 at 0.75, class 1 at 0.5
+    assert class_dcr_share(nearer, labels, counts_T, counts_H) == pytest.approx(0.5)
+    assert class_dcr_share(np.ones(6), labels, counts_T, counts_H) == pytest.approx(1.0)
 
 
 def test_memorised_copy_when_train_has_n_rows():

@@ -7,7 +7,7 @@ import pytest
 
 from metrics import EvalContext
 from metrics.distances import Points, nn_cross, nn_self
-from metrics.privacy import adversarial_accuracy, kde_logpdf, nndr, train_pass
+from metrics.privacy import adversarial_accuracy, kde_logpdf, nndr, same_class_nearest, train_pass
 from metrics.testing import ToyExpression, ToyGenotypes, balanced_labels, toy_split
 
 EXTRA = ["dcr_p5", "nndr", "aats", "domias"]
@@ -38,10 +38,16 @@ def test_blocked_passes_match_brute_force(l1):
     if l1:
         assert ties.max() > 1  # integer distances do tie
     members = np.array([3, 7, 11, 20, 29])
-    tp = train_pass(PA, PB, members)
+    A_y, B_y = np.arange(len(A)) % 2, np.arange(len(B)) % 2
+    tp = train_pass(PA, A_y, PB, B_y, members)
+    same = np.where(A_y[:, None] == B_y[None, :], D, np.inf)
+    np.testing.assert_allclose(tp.d_class, same.min(axis=1), atol=1e-9)
+    np.testing.assert_array_equal(tp.ties_class, (np.abs(same - same.min(axis=1, keepdims=True)) < 1e-9).sum(axis=1))
+    d_same, ties_same = same_class_nearest(PA, A_y, PB, B_y)
+    np.testing.assert_allclose(d_same, same.min(axis=1), atol=1e-9)
+    np.testing.assert_array_equal(ties_same, tp.ties_class)
     np.testing.assert_allclose(tp.d_train, srt[:, 0], atol=1e-9)
     np.testing.assert_allclose(D[np.arange(len(A)), tp.i_train], srt[:, 0], atol=1e-9)
-    np.testing.assert_array_equal(tp.ties_train, ties)
     Dm = np.sort(D[:, members], axis=1)
     np.testing.assert_allclose(tp.d_member1, Dm[:, 0], atol=1e-9)
     np.testing.assert_allclose(tp.d_member2, Dm[:, 1], atol=1e-9)

@@ -108,3 +108,37 @@ def test_resplit_null_matches_actual_resplits(wide):
     ctx = EvalContext(split, metrics=PRIVACY)
     entry = ctx.evaluate(split.train_X, split.train_y)["metrics"]["dcr_share"]
     assert entry["null_mean"] == ctx.reference()["null"]["dcr_share"]["mean"] and entry["null_sd"] > 0
+
+
+def cut_split(dist, seed: int) -> SplitData:
+    """Exchangeable data whose class 0 keeps a fifth of its train rows, as the biased protocol does."""
+    split = toy_split(dist, 240, 80, 80, seed=seed)
+    keep = (split.train_y != 0) | (np.arange(len(split.train_y)) % 5 == 0)
+    return SplitData(split.train_X[keep], split.train_y[keep], split.holdout_X, split.holdout_y, split.test_X,
+                     split.test_y, modality="expression", class_names=split.class_names, seed=seed)
+
+
+@pytest.mark.slow
+def test_cut_classes_keep_the_null_at_one_half():
+    """With a class cut from train, the DCR share compares each row with records of its own class and
+    calibrates by that class's |T_c| / (|T_c| + |H_c|), and members and non-members are class-matched: the
+    reference, fresh rows and even label-blind fresh rows (labels shuffled) sit at 0.5."""
+    dist = ToyFactorModel(n_features=300, n_classes=3)
+    names = ["dcr_share", "mia_auc", "mia_tpr_at_10fpr", "domias_auc"]
+    rows = {"reference": [], "fresh": [], "label-blind": []}
+    for seed in range(30):
+        split = cut_split(dist, 200 + seed)
+        ctx = EvalContext(split, metrics=["dcr", "mia", "domias"], null_draws=0)
+        rows["reference"].append(ctx.reference()["scores"])
+        y = np.repeat(np.arange(3), 80)
+        X = dist.sample(y, seed=5000 + seed)
+        rows["fresh"].append({k: v["value"] for k, v in ctx.evaluate(X, y)["metrics"].items()})
+        shuffled = np.random.default_rng(seed).permutation(y)
+        rows["label-blind"].append({k: v["value"] for k, v in ctx.evaluate(X, shuffled)["metrics"].items()})
+    targets = {"dcr_share": 0.5, "mia_auc": 0.5, "mia_tpr_at_10fpr": 0.1, "domias_auc": 0.5}
+    for label, runs in rows.items():
+        for name in names:
+            v = np.array([r[name] for r in runs])
+            assert abs(v.mean() - targets[name]) <= 4 * v.std(ddof=1) / np.sqrt(len(v)) + 1e-9, (label, name, v.mean())
+    null = privacy_null(EvalContext(cut_split(dist, 1), metrics=PRIVACY), names, draws=200)
+    assert null["dcr_share"]["mean"] == pytest.approx(0.5, abs=4 * null["dcr_share"]["sd"] / np.sqrt(200))

@@ -43,7 +43,7 @@ MAX_ERROR_CHARS = 200
 HEADLINE_HINTS = {
     "fidelity": ("detect_lr_auc", "detect", "precision", "recall", "density", "coverage", "fd", "mmd"),
     "utility": ("tstr", "tstr", "balanced", "f1", "auc"),  # TRTR is the same for every generator
-    "privacy": ("dcr_share", "mia_auc", "dcr", "mia", "domias", "aats"),
+    "privacy": ("mia_auc", "mia_tpr_at_1fpr", "exact_match", "domias", "dcr_share"),  # the deciding scores first
     "genomics": ("ld_error", "af_corr", "ld", "fst", "af", "maf"),
 }
 HEADLINES_PER_FAMILY = 2
@@ -544,13 +544,14 @@ def _verdict_lines(board: Board) -> list[str]:
         "### Privacy verdicts", "",
         _table(["generator", "verdict", "strongest evidence"], rows),
         "",
-        "Each privacy score is tested against its **null**, the mean ± sd that real rows exchangeable "
-        "with the data reach on this split's sizes (measured by re-splitting the real rows; shown under "
-        "the reference row): z = (generator mean − null mean) / √(null sd² + seed sd² / seeds), signed so "
-        f"that positive means closer to the training rows. **leak**: some score has z ≥ {Z_SIGNIFICANT:g} "
-        "and differs from its null mean by at least its materiality threshold "
-        f"({thresholds}); **risk**: z ≥ {Z_SIGNIFICANT:g} below the threshold; **pass**: no score with "
-        f"z ≥ {Z_SIGNIFICANT:g}. How the nulls are measured: `docs/metrics.md`.",
+        "Each deciding score (the membership attacks and the identical-match rate, whose null holds for any "
+        "output) is tested against its **null**, the mean ± sd that real rows exchangeable with the data reach "
+        "on this split's sizes (measured by re-splitting the real rows; shown under the reference row): "
+        "z = (generator mean − null mean) / √(null sd² + seed sd² / seeds), signed so that positive means closer "
+        f"to the training rows. **leak**: some score has z ≥ {Z_SIGNIFICANT:g} and differs from its null mean by "
+        f"at least its materiality threshold ({thresholds}); **risk**: z ≥ {Z_SIGNIFICANT:g} below the threshold; "
+        f"**pass**: no score with z ≥ {Z_SIGNIFICANT:g}. The other privacy scores are diagnostics. How the nulls "
+        "are measured: `docs/metrics.md`.",
     ]
 
 
@@ -588,7 +589,8 @@ def _figures_section(board: Board, figures: Mapping[str, str]) -> str:
     if "metrics" in figures:
         lines += ["", f"![Headline scores]({_link(figures['metrics'])})", "",
                   "Headline scores: seed mean ± sd per generator (orange diamond = best ranked, grey hollow square "
-                  "= control, not ranked); dashed line = real-holdout reference, dotted line = numeric target."]
+                  "= control, not ranked); dashed line = real-holdout reference, dotted line = numeric target, grey "
+                  "band = privacy null mean ± 2 sd."]
     return "\n".join(lines)
 
 

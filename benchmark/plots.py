@@ -235,7 +235,8 @@ def metric_points(
     title: str,
 ) -> Path:
     """One panel per score: generator means ± sd as points with error bars, the real-holdout reference
-    as a dashed line and a numeric target as a dotted line (y axis zoomed to the data, not from 0).
+    as a dashed line, a numeric target as a dotted line and, for privacy scores, the null's mean ± 2 sd
+    as a grey band (y axis zoomed to the data, not from 0).
 
     ``stats[score][generator] = (mean, sd)``; ``best[score]`` = generators drawn highlighted;
     ``controls`` are drawn grey with a hollow marker (not ranked).
@@ -267,6 +268,9 @@ def metric_points(
                 ax.errorbar([x], [mean], yerr=[sd], capsize=3, markersize=6, linestyle="", elinewidth=1, **style)
             if spec.reference is not None:
                 ax.axhline(spec.reference, color="black", linestyle="--", linewidth=1, label="real holdout")
+            if spec.null_mean is not None and spec.null_sd is not None:
+                ax.axhspan(spec.null_mean - 2 * spec.null_sd, spec.null_mean + 2 * spec.null_sd, color="0.85",
+                           zorder=0, label="null ± 2 sd")
             if spec.direction == "target" and spec.target is not None:
                 ax.axhline(spec.target, color="tab:green", linestyle=":", linewidth=1.4,
                            label=f"target {spec.target:g}")
@@ -278,6 +282,6 @@ def metric_points(
             ax.grid(axis="y", color="0.9", linewidth=0.6)
             ax.set_axisbelow(True)
             ax.set_title(f"{plain(spec.name)} ({spec.arrow})  [{plain(spec.family)}]", fontsize=8)
-            if spec.reference is not None or spec.target is not None:
+            if spec.reference is not None or spec.target is not None or spec.null_mean is not None:
                 ax.legend(fontsize=6, loc="best", frameon=False)
         return _save(plt, fig, path, title)

@@ -58,7 +58,7 @@ def test_run_ends_with_the_leaders_and_publish_writes_under_results(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     data = blob_csv(tmp_path / "tiny.csv")
     assert main(["run", "--dataset", str(data), "--label-column", "tissue", "--generators", "marginals,uniform",
-                 "--seeds", "1", "--budget", "smoke", "--metrics", "dcr,mmd", "--no-progress"]) == 0
+                 "--seeds", "1", "--budget", "smoke", "--metrics", "mia,mmd", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "leaders" in out and "fidelity" in out and "privacy: pass" in out
     assert main(["publish"]) == 0

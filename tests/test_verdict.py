@@ -13,27 +13,26 @@ from benchmark.runner import RunConfig, run
 from benchmark.store import iter_records
 from benchmark.verdict import MATERIAL, Z_SIGNIFICANT, privacy_verdict, score_evidence
 
-NULLS = {"mia_auc": (0.5, 0.03), "dcr_share": (0.5, 0.1), "authenticity": (0.6, 0.04),
-         "exact_match_rate": (0.0, 0.0)}
+NULLS = {"mia_auc": (0.5, 0.03), "domias_auc": (0.5, 0.1), "exact_match_rate": (0.0, 0.0),
+         "dcr_share": (0.5, 0.03), "authenticity": (0.6, 0.04)}
 
 
 def test_z_combines_the_null_spread_with_the_seed_spread():
     e = score_evidence("mia_auc", [0.6, 0.62, 0.64], 0.5, 0.03)
     expected = 0.12 / (0.03**2 + 0.02**2 / 3) ** 0.5
     assert e.z == pytest.approx(expected) and e.effect == pytest.approx(0.12)
-    assert score_evidence("authenticity", [0.3], 0.6, 0.04).z == pytest.approx(7.5)  # smaller = closer to train
-    assert score_evidence("authenticity", [0.9], 0.6, 0.04).z < 0  # more authentic than real data: no leak
+    assert score_evidence("mia_auc", [0.4], 0.5, 0.03).z < 0  # members farther than non-members: no leak
 
 
 @pytest.mark.parametrize(("values", "verdict"), [
-    ({"mia_auc": [0.52, 0.5], "dcr_share": [0.6, 0.55]}, "pass"),  # within noise
+    ({"mia_auc": [0.52, 0.5], "domias_auc": [0.6, 0.55]}, "pass"),  # within noise
     ({"mia_auc": [0.58, 0.58]}, "pass"),  # z = 2.7: not significant
     ({"mia_auc": [0.595, 0.595]}, "risk"),  # z = 3.2, effect 0.095 < 0.1: significant, not material
     ({"mia_auc": [0.7, 0.71]}, "leak"),
-    ({"dcr_share": [0.75, 0.75]}, "pass"),  # material but not significant (null sd 0.1): no claim
+    ({"domias_auc": [0.75, 0.75]}, "pass"),  # material but not significant (null sd 0.1): no claim
     ({"exact_match_rate": [0.02, 0.02]}, "leak"),  # any copy is significant; 2 % is material
     ({"exact_match_rate": [0.005]}, "risk"),
-    ({"authenticity": [0.4, 0.4]}, "leak"),
+    ({"mia_auc": [0.5], "dcr_share": [0.9, 0.9], "authenticity": [0.0]}, "pass"),  # diagnostics do not decide
 ])
 def test_verdict_rule(values, verdict):
     got = privacy_verdict(values, NULLS)
@@ -44,7 +43,8 @@ def test_verdict_rule(values, verdict):
 def test_no_null_no_verdict_and_unknown_scores_ignored():
     assert privacy_verdict({"mia_auc": [0.9]}, {}).verdict is None
     assert privacy_verdict({"aats_privacy_loss": [0.9]}, {"aats_privacy_loss": (0.0, 0.01)}).verdict is None
-    assert set(MATERIAL) >= {"exact_match_rate", "dcr_share", "mia_auc", "domias_auc", "authenticity"}
+    assert privacy_verdict({"dcr_share": [0.9]}, {"dcr_share": (0.5, 0.01)}).verdict is None
+    assert set(MATERIAL) == {"exact_match_rate", "mia_auc", "mia_tpr_at_1fpr", "mia_tpr_at_10fpr", "domias_auc"}
 
 
 @pytest.fixture(scope="module")

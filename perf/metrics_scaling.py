@@ -16,7 +16,7 @@ times ``ctx.reference()`` and ``ctx.evaluate(S)`` separately for two groups of m
 
 Every (case, group) runs in a fresh child process; its peak RSS comes from ``os.wait4``. The
 fidelity group also times the ``prdc`` package's ``compute_prdc`` (k = 5) against this project's
-``metrics.fidelity.prdc`` on the same inputs (S and R in the pca50 space, n_eval rows each) and
+``metrics.fidelity.prdc`` on the same inputs (S and R in ``std``, n_eval rows each) and
 prints the ratio. Metrics compare n_eval = min(n, 5,000) rows per side (spec §0).
 """
 

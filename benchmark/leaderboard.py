@@ -31,7 +31,7 @@ from benchmark.ranking import (
     is_headline,
     rank_generators,
 )
-from benchmark.store import dataset_folders, iter_records, safe_name
+from benchmark.store import dataset_folders, is_finite_number, iter_records, safe_name
 from benchmark.verdict import MATERIAL, Z_SIGNIFICANT, Verdict, privacy_verdict
 
 #: Generator names shown in the tables but never ranked or bolded (privacy controls).
@@ -126,7 +126,7 @@ class GeneratorRows:
         for record in self.ok:
             entry = (record.get("metrics") or {}).get(score)
             value = entry.get("value") if isinstance(entry, Mapping) else None
-            if _is_number(value):
+            if is_finite_number(value):
                 out.append(float(value))
         return out
 
@@ -192,6 +192,9 @@ class Board:
         return ranked + rest
 
     def best(self, spec: ScoreSpec) -> set[str]:
+        """Generators holding the best value of ``spec`` (none in a family that is not ranked: privacy)."""
+        if spec.family in UNRANKED_FAMILIES:
+            return set()
         return best_keys({g: self.generators[g].mean(spec.name) for g in self.ranking.order}, spec)
 
 
@@ -237,7 +240,7 @@ def _score_specs(records: Sequence[Mapping[str, Any]]) -> dict[str, ScoreSpec]:
                 continue
             latest[name] = entry
             for key in ("reference", "null_mean", "null_sd"):
-                if _is_number(entry.get(key)):
+                if is_finite_number(entry.get(key)):
                     numbers.setdefault((name, key), []).append(float(entry[key]))
 
     def mean_of(name: str, key: str) -> float | None:
@@ -251,7 +254,7 @@ def _score_specs(records: Sequence[Mapping[str, Any]]) -> dict[str, ScoreSpec]:
             name=name,
             family=str(entry.get("family") or "other"),
             direction=str(entry.get("direction") or "unknown"),
-            target=float(target) if _is_number(target) else None,
+            target=float(target) if is_finite_number(target) else None,
             reference=mean_of(name, "reference"),
             null_mean=mean_of(name, "null_mean"),
             null_sd=mean_of(name, "null_sd"),
@@ -264,10 +267,6 @@ def _verdict(g: GeneratorRows, specs: Mapping[str, ScoreSpec]) -> Verdict:
     nulls = {name: (s.null_mean, s.null_sd) for name, s in specs.items()
              if s.null_mean is not None and s.null_sd is not None}
     return privacy_verdict({name: g.values(name) for name in nulls}, nulls)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -510,7 +509,7 @@ def _score_table(board: Board, specs: Sequence[ScoreSpec]) -> str:
     privacy, which is a verdict). Scores with a null show it under the reference: (null mean ± sd)."""
     headers = ["generator", *[s.name for s in specs]]
     rows = [[REFERENCE_LABEL, *[_reference_cell(s) for s in specs]]]
-    best = {s.name: set() if s.family in UNRANKED_FAMILIES else board.best(s) for s in specs}
+    best = {s.name: board.best(s) for s in specs}
     for g in (g for g in board.display_order() if g.ok):
         row = [g.label]
         for s in specs:
@@ -607,7 +606,7 @@ def _compute_section(board: Board) -> str:
         computes = [r.get("compute") or {} for r in source]
 
         def numbers(key: str, computes=computes) -> list[float]:
-            return [float(c[key]) for c in computes if _is_number(c.get(key))]
+            return [float(c[key]) for c in computes if is_finite_number(c.get(key))]
 
         rss = numbers("peak_rss_mb")
         params = sorted({int(v) for v in numbers("n_params")})
@@ -751,7 +750,7 @@ def _metrics_figure(board: Board, path: Path) -> Path | None:
             if values:
                 mean, sd = mean_sd(values)
                 stats.setdefault(spec.name, {})[g.name] = (mean, sd or 0.0)
-    best = {s.name: set() if s.family in UNRANKED_FAMILIES else board.best(s) for s in specs}
+    best = {s.name: board.best(s) for s in specs}
     return plots.metric_points(path, specs, stats, [g.name for g in shown], set(CONTROLS), best,
                              f"{board.title}: headline scores (seed mean ± sd)")
 

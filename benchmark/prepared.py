@@ -122,8 +122,9 @@ class PreparedData:
         return protocol_scores(self.view, self.context, synthetic, labels, self.protocol_reference)
 
     def projection(self, synthetic: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-        """2-D PCA coordinates (train-fit) of real test rows and of synthetic rows, at most 1,000 each;
-        a coarse density instead when the data have so few features that points would show the rows."""
+        """2-D PCA coordinates (exact PCA of pooled real rows) of real test rows and of synthetic rows, at
+        most 1,000 each; a coarse density instead when the data have so few features that points would
+        show the rows."""
         rng = np.random.default_rng(self.split.metric_seed)
         test = self.parts["test"]
         if shows_rows(self.dataset.p):

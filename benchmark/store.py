@@ -191,7 +191,8 @@ class _Type:
     what: str
 
 
-def _is_finite(value: Any) -> bool:
+def is_finite_number(value: Any) -> bool:
+    """A JSON number (not a boolean) that is finite."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -205,7 +206,7 @@ def _or_null(kind: _Type) -> _Type:
 
 _STR = _Type(lambda value: isinstance(value, str), "a string")
 _INT = _Type(_is_int, "an integer")
-_FINITE = _Type(_is_finite, "a finite number")
+_FINITE = _Type(is_finite_number, "a finite number")
 _OBJECT = _Type(lambda value: isinstance(value, Mapping), "an object")
 _STR_LIST = _Type(lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
                   "a list of strings")

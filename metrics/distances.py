@@ -159,28 +159,33 @@ def nn_self(P: Points) -> np.ndarray:
     return P.exact_pair_distances(P, np.arange(len(P)), arg)
 
 
-def nn_cross(A: Points, B: Points) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One blocked pass over A × B: nearest and second-nearest distance from each row of A to B, the
-    number of rows of B at the nearest distance (ties), and the nearest distance from each row of B to
-    A; nearest pairs recomputed exactly, so a copied row is at distance exactly 0."""
+def nn_cross(A: Points, B: Points) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One blocked pass over A × B: nearest and second-nearest distance from each row of A to B, and the
+    nearest distance from each row of B to A; nearest pairs recomputed exactly, so a copied row is at
+    distance exactly 0."""
     if len(B) < 2:
         raise ValueError("need at least two rows to find two nearest neighbours")
     two = np.zeros((len(A), 2), dtype=np.int64)
-    ties = np.zeros(len(A), dtype=np.int64)
     nearest_in_A = ColumnArgmin(len(B))
     for start, stop, D in A.blocks(B):
         two[start:stop] = np.argpartition(D, 1, axis=1)[:, :2]
-        ties[start:stop] = count_at_min(D)
         nearest_in_A.update(D, start)
     rows = np.arange(len(A))
     d = np.stack([A.exact_pair_distances(B, rows, two[:, 0]), A.exact_pair_distances(B, rows, two[:, 1])], 1)
     d.sort(axis=1)
-    return d[:, 0], d[:, 1], ties, nearest_in_A.distances(A, B)
+    return d[:, 0], d[:, 1], nearest_in_A.distances(A, B)
 
 
 def count_at_min(D: np.ndarray) -> np.ndarray:
     """Per row of a distance block, how many entries equal the row minimum (tied nearest rows)."""
     return (D.min(axis=1, keepdims=True) == D).sum(axis=1)
+
+
+def nearest_same_label(D: np.ndarray, row_labels: np.ndarray, column_labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of a distance block (changed in place): the column of the nearest entry with the row's
+    label, and how many entries with that label tie at its distance."""
+    D[row_labels[:, None] != column_labels[None, :]] = np.inf
+    return D.argmin(axis=1), count_at_min(D)
 
 
 def neighbour_lists(queries: Points, parts: list[Points], k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -346,8 +346,9 @@ def _axes(c: Comparison) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     real = ctx.cache.get("pop_axes_real", lambda: [
         (pca.transform(ctx.R_std[compare]), ctx.R_y[compare]) for pca, compare in ctx.crossfit_pca(GMM_AXES)
     ])
+    fits = ctx.crossfit_pca(GMM_AXES)
     return c.get("pop_axes", lambda: [
-        (E_r, y_r, pca.transform(c.S_std)) for (E_r, y_r), (pca, _) in zip(real, ctx.crossfit_pca(GMM_AXES), strict=True)
+        (E_r, y_r, pca.transform(c.S_std)) for (E_r, y_r), (pca, _) in zip(real, fits, strict=True)
     ])
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import register_metric, target
-from .distances import ColumnArgmin, Points, count_at_min, cross_min, nn_cross, nn_self
+from .distances import ColumnArgmin, Points, cross_min, nearest_same_label, nn_cross, nn_self
 from .space import Comparison
 
 MIA_FPRS = (0.01, 0.1)
@@ -185,9 +185,7 @@ def train_pass(S: Points, S_y: np.ndarray, T: Points, T_y: np.ndarray, members: 
         Dm = D[:, members]
         two[start:stop] = members[np.argpartition(Dm, 1, axis=1)[:, :2]]
         nearest_in_S.update(Dm, start)
-        D[S_y[start:stop, None] != T_y[None, :]] = np.inf
-        class_arg[start:stop] = D.argmin(axis=1)
-        ties[start:stop] = count_at_min(D)
+        class_arg[start:stop], ties[start:stop] = nearest_same_label(D, S_y[start:stop], T_y)
     rows = np.arange(len(S))
     d = np.stack([S.exact_pair_distances(T, rows, two[:, 0]), S.exact_pair_distances(T, rows, two[:, 1])], 1)
     d.sort(axis=1)
@@ -201,9 +199,7 @@ def same_class_nearest(A: Points, A_y: np.ndarray, B: Points, B_y: np.ndarray) -
     arg = np.zeros(len(A), dtype=np.int64)
     ties = np.zeros(len(A), dtype=np.int64)
     for start, stop, D in A.blocks(B):
-        D[A_y[start:stop, None] != B_y[None, :]] = np.inf
-        arg[start:stop] = D.argmin(axis=1)
-        ties[start:stop] = count_at_min(D)
+        arg[start:stop], ties[start:stop] = nearest_same_label(D, A_y[start:stop], B_y)
     return A.exact_pair_distances(B, np.arange(len(A)), arg), ties
 
 
@@ -213,8 +209,8 @@ def _train_pass(c: Comparison) -> TrainPass:
                                                        np.asarray(ctx.tn_idx)))
 
 
-def _nonmembers_pass(c: Comparison) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(S -> nearest non-member, S -> second nearest, non-members at that distance, non-member -> nearest S)."""
+def _nonmembers_pass(c: Comparison) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(S -> nearest non-member, S -> second nearest, non-member -> nearest S)."""
     return c.get("priv_nonmembers_pass", lambda: nn_cross(c.S_priv, c.NM_priv))
 
 
@@ -239,7 +235,7 @@ def dcr(c: Comparison) -> dict[str, float]:
     """
     ctx = c.ctx
     tp = _train_pass(c)
-    d_h, d_h2, _, _ = _nonmembers_pass(c)
+    d_h, d_h2, _ = _nonmembers_pass(c)
     d_hc, ties_hc = c.get("priv_nonmembers_class", lambda: same_class_nearest(c.S_priv, c.S_y, c.NM_priv, c.NM_y))
     C = ctx.split.n_classes
     nearer = nearer_train(tp.d_class, d_hc, tp.ties_class, ties_hc)
@@ -253,7 +249,7 @@ def dcr(c: Comparison) -> dict[str, float]:
 def dcr_p5(c: Comparison) -> dict[str, float]:
     """5th percentile of the distance to the closest member (T_n) over that to the closest non-member."""
     tp = _train_pass(c)
-    d_h, d_h2, _, _ = _nonmembers_pass(c)
+    d_h, d_h2, _ = _nonmembers_pass(c)
     return {"dcr_p5_ratio": distance_ratios(tp.d_member1, tp.d_member2, d_h, d_h2)["dcr_p5_ratio"]}
 
 
@@ -261,7 +257,7 @@ def dcr_p5(c: Comparison) -> dict[str, float]:
 def nndr_metric(c: Comparison) -> dict[str, float]:
     """10th percentile of the NNDR of scored rows against T_n over that against non-members (small = near-copies)."""
     tp = _train_pass(c)
-    d_h, d_h2, _, _ = _nonmembers_pass(c)
+    d_h, d_h2, _ = _nonmembers_pass(c)
     return {"nndr_ratio": distance_ratios(tp.d_member1, tp.d_member2, d_h, d_h2)["nndr_ratio"]}
 
 
@@ -283,7 +279,7 @@ def mia(c: Comparison) -> dict[str, float]:
     """Distance membership attack on the whole released output, members T_n vs non-members: ROC AUC and
     the true-positive rate at 1 % and 10 % false positives (the low-FPR view of Carlini et al. 2022)."""
     # The scored set S is part of the released output: reuse its passes and scan only the other rows.
-    member_d, nonmember_d = _train_pass(c).member_to_S, _nonmembers_pass(c)[3]
+    member_d, nonmember_d = _train_pass(c).member_to_S, _nonmembers_pass(c)[2]
     rest = _released_rest(c)
     if len(rest):
         rest_priv = c.ctx.privacy_points(rest)
@@ -304,7 +300,7 @@ def aats(c: Comparison) -> dict[str, float]:
     d_tt = ctx.cache.get("priv_self_Tn", lambda: nn_self(ctx.Tn_priv))
     d_hh = ctx.cache.get(f"priv_self_{c.nonmembers}", lambda: nn_self(c.NM_priv))
     tp = _train_pass(c)
-    s_h, _, _, h_s = _nonmembers_pass(c)
+    s_h, _, h_s = _nonmembers_pass(c)
     train = adversarial_accuracy(tp.member_to_S, d_tt, tp.d_member1, d_ss)
     test = adversarial_accuracy(h_s, d_hh, s_h, d_ss)
     return {"aats_train": train, "aats_test": test, "aats_privacy_loss": test - train}

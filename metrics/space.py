@@ -138,8 +138,9 @@ class Comparison:
     """One scored set (synthetic S, or the real holdout for the reference) against the real data.
 
     Roles (spec §0, §8.1): ``R`` = test subsample, ``members`` = T_n, ``nonmembers`` = holdout for
-    generator output and test for the reference row (class-matched with T_n: ``EvalContext.nonmember_idx``), ``S`` = the scored set (n rows), ``released`` =
-    the generator's whole output (the real holdout itself for the reference row).
+    generator output and test for the reference row (class-matched with T_n:
+    ``EvalContext.nonmember_idx``), ``S`` = the scored set (n rows), ``released`` = the generator's
+    whole output (the real holdout itself for the reference row).
     """
 
     def __init__(

@@ -2,7 +2,8 @@
 test-on-synthetic (TRTS) and CAMDA feature-importance overlap.
 
 All classifiers see ``std`` features (scaled with the moments of the real rows, never of S, so a
-location shift in S is not normalised away). Models: ``lr`` multinomial logistic regression (C = 1, lbfgs, max_iter 2,000); ``mlp`` hidden
+location shift in S is not normalised away). Models: ``lr`` multinomial logistic regression (C = 1,
+lbfgs, max_iter 2,000); ``mlp`` hidden
 (256, 128), ReLU, Adam 1e-3, L2 1e-4, early stopping on 10 % (from 1,000 training rows up;
 smaller sets stop on the training loss), ≤ 300 epochs; ``rf`` 500 trees,
 max_features = √G, min_samples_leaf 1, 500 trees (spec §4). Scores: accuracy, balanced accuracy (mean recall over the
@@ -167,7 +168,7 @@ def _trtr(c: Comparison, kind: str) -> dict[str, float]:
     return {f"trtr_{kind}_{k}": v for k, v in out.items()}
 
 
-def test_model(ctx: EvalContext, kind: str) -> Fitted:
+def trts_model(ctx: EvalContext, kind: str) -> Fitted:
     """``kind`` fitted on the test subsample R (``std``), once per context: the TRTS classifier.
 
     Not the train split (spec §4): a classifier scores the rows it was trained on better than unseen
@@ -178,7 +179,7 @@ def test_model(ctx: EvalContext, kind: str) -> Fitted:
 
 
 def _trts(c: Comparison, kind: str) -> dict[str, float]:
-    pred = test_model(c.ctx, kind).predict_proba(c.S_std).argmax(axis=1)
+    pred = trts_model(c.ctx, kind).predict_proba(c.S_std).argmax(axis=1)
     return {f"trts_{kind}_accuracy": float(np.mean(pred == c.S_y))}
 
 

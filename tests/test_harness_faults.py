@@ -75,6 +75,19 @@ def write_plugin(path: Path, body: str) -> Path:
     return path
 
 
+def hanging_plugin(path: Path, name: str, pid_file: Path, seconds: int) -> Path:
+    """A plugin whose generator ``name`` writes its job's pid to ``pid_file``, then sleeps in fit."""
+    return write_plugin(path, f"""
+        @register_generator
+        class Hang(Faulty):
+            name = {name!r}
+
+            def fit(self, X, y, meta):
+                open({str(pid_file)!r}, "w").write(str(os.getpid()))
+                time.sleep({seconds})
+    """)
+
+
 def valid_record(name: str = "g", seed: int = 0, **extra) -> dict:
     return {"schema": 1, "status": "ok", "config_hash": "c", "dataset": {"id": "d", "split_hash": "s"},
             "generator": {"name": name, "seed": seed, "budget": "smoke"}, "compute": {},
@@ -301,15 +314,7 @@ def test_a_read_only_folder_stops_the_run(tiny_csv, tmp_path, capsys):
 
 def test_a_full_disk_stops_the_run_and_kills_running_jobs(tiny_csv, tmp_path, monkeypatch, capsys):
     pid_file = tmp_path / "hang.pid"
-    plugin = write_plugin(tmp_path / "hang_full_disk.py", f"""
-        @register_generator
-        class Hang(Faulty):
-            name = "hang-full-disk"
-
-            def fit(self, X, y, meta):
-                open({str(pid_file)!r}, "w").write(str(os.getpid()))
-                time.sleep(600)
-    """)
+    plugin = hanging_plugin(tmp_path / "hang_full_disk.py", "hang-full-disk", pid_file, 600)
 
     def disk_full(path, record):
         assert wait_for(pid_file.exists, 30)  # the hanging job is running when the write fails
@@ -374,15 +379,7 @@ def test_files_are_created_with_the_umask(tmp_path):
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_job_processes_die_with_the_coordinator(tiny_csv, tmp_path, how):
     pid_file = tmp_path / "job.pid"
-    plugin = write_plugin(tmp_path / f"hang_{how.name.lower()}.py", f"""
-        @register_generator
-        class Hang(Faulty):
-            name = "hang-forever"
-
-            def fit(self, X, y, meta):
-                open({str(pid_file)!r}, "w").write(str(os.getpid()))
-                time.sleep(3600)
-    """)
+    plugin = hanging_plugin(tmp_path / f"hang_{how.name.lower()}.py", "hang-forever", pid_file, 3600)
     results = tmp_path / "results"
     coordinator = subprocess.Popen(
         [sys.executable, "-m", "benchmark", "run", "--dataset", str(tiny_csv), "--plugin", str(plugin),

@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--knn-k", default="3,5", metavar="KPR,KDC",
                      help="neighbours for precision/recall and for density/coverage (default 3,5; at most 10)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_hparam_option(run)
     protocol = run.add_argument_group("protocols")
     protocol.add_argument("--protocol", choices=("standard", "biased", "small-n"), default="standard",
                           help="standard (default); biased: chosen classes cut to a fraction of their train rows "
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-generator", help="run the conformance kit on a generator or plugin")
     check.add_argument("name")
     check.add_argument("--budget", choices=("smoke", "default", "paper"), default="smoke")
+    add_hparam_option(check)
     add_plugin_option(check)
     return parser
 
@@ -117,6 +119,14 @@ def add_file_options(parser: argparse.ArgumentParser) -> None:
     files.add_argument("--drop-missing", action="store_true",
                        help="drop features with more than 1%% missing values, then samples with any "
                             "(default: missing values are an error)")
+
+
+def add_hparam_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hparam", action="append", default=[], metavar="[GENERATOR.]KEY=VALUE",
+                        help="override a budget hyperparameter (repeatable): steps=8000 for every selected "
+                             "generator that has it, wgan-gp.lr=1e-4 for one; values are Python literals "
+                             "(8000, 1e-3, 128,256, None) or text. A run with overrides gets its own records "
+                             "and leaderboard row, e.g. 'wgan-gp [steps=8000]'")
 
 
 def add_plugin_option(parser: argparse.ArgumentParser) -> None:
@@ -166,6 +176,7 @@ def command_run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         metrics=None if args.metrics.strip() == "all" else tuple(split_list(args.metrics)),
         knn_k=knn_pair(args.knn_k),
+        hparams=tuple(args.hparam),
         load=load_options(args, params={"genes": args.genes} if args.genes else None),
         protocol=ProtocolConfig(
             name=args.protocol, biased_labels=tuple(split_list(args.biased_labels)),
@@ -300,8 +311,11 @@ def command_data(args: argparse.Namespace) -> int:
 
 def command_check(args: argparse.Namespace) -> int:
     from benchmark.conformance import check_generator
+    from benchmark.hparams import overrides_for
+    from benchmark.registry import get_generator
 
-    report = check_generator(args.name, budget=args.budget)
+    overrides = overrides_for(args.hparam, {args.name: get_generator(args.name)}, args.budget)[args.name]
+    report = check_generator(args.name, budget=args.budget, hparams=overrides)
     print(report.render())
     return 0 if report.passed else 1
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from benchmark.dataset import DatasetMeta
 from benchmark.errors import GeneratorError
+from benchmark.hparams import Override, render_value, resolve_overrides, variant_name
 from benchmark.registry import get_generator
 from benchmark.validation import check_output
 
@@ -71,19 +73,25 @@ def fixture(modality: str, seed: int = 7) -> tuple[np.ndarray, np.ndarray, Datas
     return X, y, meta
 
 
-def check_generator(name: str, budget: str = "smoke") -> Report:
-    """Run every check on each modality the generator declares."""
+def check_generator(name: str, budget: str = "smoke", hparams: Mapping[str, Any] | None = None) -> Report:
+    """Run every check on each modality the generator declares, with ``hparams`` overriding the budget's
+    settings (checked like ``--hparam`` values: known keys, the defaults' types; ConfigError otherwise)."""
     cls = get_generator(name)
-    report = Report(generator=name)
+    overrides = {}
+    if hparams:
+        items = [Override(name, key, value, render_value(value), f"{name}.{key}={render_value(value)}")
+                 for key, value in hparams.items()]
+        overrides = resolve_overrides(items, {name: cls}, budget)[name]
+    report = Report(generator=variant_name(name, overrides))
     for modality in sorted(cls.modalities):
         if modality not in FEATURES:
             report.checks.append(Check(modality, "modality", "fail", f"unknown modality {modality!r}"))
             continue
-        report.checks.extend(check_modality(cls, modality, budget))
+        report.checks.extend(check_modality(cls, modality, budget, overrides))
     return report
 
 
-def check_modality(cls: type, modality: str, budget: str) -> list[Check]:
+def check_modality(cls: type, modality: str, budget: str, overrides: Mapping[str, Any] | None = None) -> list[Check]:
     X, y, meta = fixture(modality)
     checks: list[Check] = []
 
@@ -101,7 +109,7 @@ def check_modality(cls: type, modality: str, budget: str) -> list[Check]:
     def fit(seed: int) -> object:
         if seed not in models:
             X_in, y_in = X.copy(), y.copy()
-            model = cls(budget=budget, seed=seed)
+            model = cls(budget=budget, seed=seed, **(overrides or {}))
             returned = model.fit(X_in, y_in, meta)
             if returned is not model:
                 raise GeneratorError("fit must return self")
@@ -117,7 +125,8 @@ def check_modality(cls: type, modality: str, budget: str) -> list[Check]:
 
     def fresh_sample(seed: int) -> np.ndarray:
         """Fit a new instance and draw the request once: what a job with this seed produces."""
-        return np.asarray(cls(budget=budget, seed=seed).fit(X.copy(), y.copy(), meta).sample(request.copy()))
+        model = cls(budget=budget, seed=seed, **(overrides or {}))
+        return np.asarray(model.fit(X.copy(), y.copy(), meta).sample(request.copy()))
 
     def same_seed() -> tuple[str, str]:
         if np.array_equal(fresh_sample(0), fresh_sample(0)):

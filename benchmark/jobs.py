@@ -11,15 +11,17 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from benchmark.errors import GeneratorError
+from benchmark.hparams import json_safe, variant_name
 from benchmark.registry import get_generator, load_plugin_file
-from benchmark.store import cap_text
+from benchmark.store import cap_text, training_problem
 from benchmark.validation import check_output
 
 if TYPE_CHECKING:
@@ -27,6 +29,10 @@ if TYPE_CHECKING:
 
 PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 ORPHANED_EXIT_CODE = 70  # a job whose coordinator is gone
+PHASE_INTERVAL_S = 0.25  # a generator's phase texts reach the runner at most this often (the last one always)
+MAX_PHASE_CHARS = 120
+STOP_FRACTION = 0.8  # a generator's fit stops at this share of the job's time limit (sampling and scoring follow)
+MAX_LAUNCH_S = 600.0  # a longer gap between launch and start means the two clocks differ
 
 
 @dataclass(frozen=True)
@@ -40,10 +46,18 @@ class Job:
     path: Path
     memory_limit_gb: float | None = None
     plugins: tuple[str, ...] = ()  # plugin files the job process must load
+    overrides: dict[str, Any] = field(default_factory=dict)  # --hparam values (already in hparams)
+    time_limit_s: float | None = None  # the run's time limit per job; None: no limit
+    threads: int | None = None  # compute threads of the job process (cores shared among parallel jobs)
+
+    @property
+    def variant(self) -> str:
+        """The generator's name with its overrides, e.g. ``wgan-gp [steps=8000]``: its leaderboard row."""
+        return variant_name(self.generator, self.overrides)
 
     @property
     def label(self) -> str:
-        return f"{self.generator}/seed-{self.seed}"
+        return f"{self.variant}/seed-{self.seed}"
 
 
 @dataclass(frozen=True)
@@ -52,24 +66,112 @@ class JobOutcome:
     record: dict[str, Any]
 
 
-def run_job_in_process(job: Job, data: PreparedData, channel: Any, lifeline: Any) -> None:
-    """Job-process entry point: send phase messages, then ("output", rows, compute) or ("record", failure).
+def run_job_in_process(job: Job, data: PreparedData, channel: Any, lifeline: Any,
+                       launched: float | None = None) -> None:
+    """Job-process entry point: send phase messages (and ("fitted", compute, derived) once fit ends), then
+    ("output", rows, compute, derived) or ("record", failure).
 
     ``lifeline`` is the read end of a pipe only the coordinator can write to: when the coordinator
-    dies, it reads EOF and this process ends (see :func:`tie_to_coordinator`).
+    dies, it reads EOF and this process ends (see :func:`tie_to_coordinator`). ``launched`` is the
+    coordinator's ``time.monotonic()`` when it started this process: the job's clock starts there when
+    that reading is plausible on this process's clock (the same system-wide clock), else now.
     """
+    started = time.monotonic()
+    if launched is not None and 0 <= started - launched <= MAX_LAUNCH_S:
+        started = launched
     tie_to_coordinator(lifeline)
+    if job.threads:
+        limit_threads(job.threads)
     if job.memory_limit_gb:
         limit = int(job.memory_limit_gb * 1024**3)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    messages = Messages(channel.send)
     try:
         for plugin in job.plugins:
             load_plugin_file(plugin)
-        message = generate(job, data, lambda phase: channel.send(("phase", phase)))
+        message = generate(job, data, messages, started)
     except BaseException as exc:  # the parent must always hear back
         message = ("record", data.failure_record(job, "failed", f"internal error: {describe(exc)}"))
+    messages.close()
     channel.send(message)
     channel.close()
+
+
+def limit_threads(threads: int) -> None:
+    """Give this job ``threads`` compute threads: torch (imported later, by the generator) reads
+    OMP_NUM_THREADS when it starts; a torch already imported is told directly."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
+class Messages:
+    """The job's messages to the runner, safe from any thread; calling it reports a generator's phase text,
+    throttled: at most one every ``interval`` seconds reaches the pipe, and the last one always does
+    (a timer sends it when no newer text came)."""
+
+    def __init__(self, send: Callable[[tuple], None], interval: float = PHASE_INTERVAL_S) -> None:
+        self._send = send
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._pending: str | None = None
+        self._last = -float("inf")
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    def __call__(self, phase: str) -> None:
+        """A generator's ``report``: never raises, so reporting cannot break a fit."""
+        try:
+            text = " ".join(str(phase).split())[:MAX_PHASE_CHARS]
+        except Exception:
+            return
+        with self._lock:
+            if self._closed:
+                return
+            wait = self._last + self._interval - time.monotonic()
+            if wait <= 0:
+                self._pending = None
+                self._put(("phase", text))
+                return
+            self._pending = text
+            if self._timer is None:
+                self._timer = threading.Timer(wait, self._flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def phase(self, text: str) -> None:
+        """A harness phase ("fit", "sample"): sent at once, replacing any pending generator text."""
+        with self._lock:
+            self._pending = None
+            self._put(("phase", text))
+
+    def send(self, message: tuple) -> None:
+        """Any other message, at once."""
+        with self._lock:
+            self._put(message)
+
+    def close(self) -> None:
+        """Stop the timer and drop pending phase text: the job's last message follows."""
+        with self._lock:
+            self._closed = True
+            self._pending = None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def _flush(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._pending is not None and not self._closed:
+                text, self._pending = self._pending, None
+                self._put(("phase", text))
+
+    def _put(self, message: tuple) -> None:
+        """Send under the lock; a broken pipe (the runner is gone) is ignored: the lifeline ends the job."""
+        self._last = time.monotonic()
+        with contextlib.suppress(OSError, EOFError, ValueError):
+            self._send(message)
 
 
 def tie_to_coordinator(lifeline: Any) -> None:
@@ -107,39 +209,76 @@ def exit_when_closed(lifeline: Any) -> None:
     os._exit(ORPHANED_EXIT_CODE)
 
 
-def generate(job: Job, data: PreparedData, report: Any) -> tuple:
-    """Fit on train, sample the requested labels and validate the rows; failures become records."""
+def generate(job: Job, data: PreparedData, messages: Messages, started: float | None = None) -> tuple:
+    """Fit on train, sample the requested labels and validate the rows; failures become records.
+
+    The generator gets ``job.overrides`` as keyword arguments, ``report`` (throttled phase texts) and
+    ``stop_at`` (``started`` + 80 % of the job's time limit, ``started`` defaulting to now). What fit
+    leaves in ``training`` goes to ``compute["training"]``, and ``derived_hparams`` to the record's
+    hyperparameters: sent to the runner as soon as fit ends (a later timeout keeps them) and returned
+    with the output, ``("output", rows, compute, derived)``, or in the failure record.
+    """
     compute: dict[str, Any] = {"device": "cpu"}
+    if job.time_limit_s is not None:
+        compute["time_limit_s"] = job.time_limit_s
     cls = get_generator(job.generator)
     train = data.parts["train"]
     wanted = data.train_labels
+    generator = None
     try:
-        generator = cls(budget=job.budget, seed=job.seed, device=job.device)
-        report("fit")
+        generator = cls(budget=job.budget, seed=job.seed, device=job.device, **job.overrides)
+        generator.report = messages
+        if job.time_limit_s is not None:
+            generator.stop_at = (time.monotonic() if started is None else started) + STOP_FRACTION * job.time_limit_s
+        messages.phase("fit")
         start = time.perf_counter()
         generator.fit(train.X.copy(), train.y.copy(), data.meta)
         compute["fit_s"] = round(time.perf_counter() - start, 4)
-        report("sample")
+        derived = fit_results(generator, compute)
+        messages.send(("fitted", dict(compute), derived))
+        messages.phase("sample")
         start = time.perf_counter()
         synthetic = generator.sample(wanted.copy())
         compute["sample_s"] = round(time.perf_counter() - start, 4)
         compute["n_params"] = int(generator.n_params())
         compute["device"] = str(getattr(generator, "device_used", "cpu"))
     except MemoryError:
+        derived = fit_results(generator, compute)
         compute.update(peak_memory())
-        return "record", data.failure_record(job, "failed", f"{phase_of(compute)}: out of memory (MemoryError)", compute)
+        return "record", data.failure_record(job, "failed", f"{phase_of(compute)}: out of memory (MemoryError)", compute,
+                                             derived)
     except Exception as exc:
+        derived = fit_results(generator, compute)
         compute.update(peak_memory())
-        return "record", data.failure_record(job, "failed", f"{phase_of(compute)}: {describe(exc)}", compute)
+        return "record", data.failure_record(job, "failed", f"{phase_of(compute)}: {describe(exc)}", compute, derived)
     compute.update(peak_memory())
     try:
         synthetic = check_output(job.generator, synthetic, len(wanted), data.meta)
     except GeneratorError as exc:
-        return "record", data.failure_record(job, "invalid_output", str(exc), compute)
-    return "output", synthetic, compute
+        return "record", data.failure_record(job, "invalid_output", str(exc), compute, derived)
+    return "output", synthetic, compute, derived
 
 
-def evaluate_output(job: Job, data: PreparedData, synthetic: np.ndarray, compute: dict[str, Any]) -> dict[str, Any]:
+def fit_results(generator: Any, compute: dict[str, Any]) -> dict[str, Any]:
+    """Put the generator's ``training`` block (as plain JSON) into ``compute``; return its ``derived_hparams``."""
+    if generator is None:
+        return {}
+    try:
+        training = json_safe(dict(getattr(generator, "training", None) or {}))
+        derived = json_safe(dict(getattr(generator, "derived_hparams", None) or {}))
+    except Exception as exc:  # a generator that filled them with something unusable: say so, keep the job
+        compute["training_error"] = describe(exc)
+        return {}
+    problem = training_problem(training)
+    if problem is not None:  # a generator's bad block must not make its record unreadable
+        compute["training_error"] = problem
+    elif training:
+        compute["training"] = training
+    return derived
+
+
+def evaluate_output(job: Job, data: PreparedData, synthetic: np.ndarray, compute: dict[str, Any],
+                    derived: dict[str, Any] | None = None) -> dict[str, Any]:
     """Score validated rows with the (warm) metric context of the parent process; returns the record."""
     wanted = data.train_labels
     start = time.perf_counter()
@@ -148,10 +287,10 @@ def evaluate_output(job: Job, data: PreparedData, synthetic: np.ndarray, compute
         scores["metrics"].update(data.protocol_scores(synthetic, wanted))
         projection = data.projection(synthetic, wanted)
     except ValueError as exc:
-        return data.failure_record(job, "invalid_output", cap_text(str(exc)), compute)
+        return data.failure_record(job, "invalid_output", cap_text(str(exc)), compute, derived)
     compute = {**compute, "eval_s": round(time.perf_counter() - start, 4)}
     return {
-        **data.base_record(job),
+        **data.base_record(job, derived),
         "status": "ok",
         "error": None,
         "metrics": scores["metrics"],

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from benchmark.errors import BenchmarkError
+from benchmark.hparams import record_variant
 from benchmark.ranking import (
     UNRANKED_FAMILIES,
     Ranking,
@@ -37,6 +38,7 @@ from benchmark.verdict import MATERIAL, Z_SIGNIFICANT, Verdict, privacy_verdict
 #: Generator names shown in the tables but never ranked or bolded (privacy controls).
 CONTROLS = frozenset({"copy-train"})
 CONTROL_MARK = "†"
+EARLY_STOP_MARK = "‡"  # a generator row with a seed whose fit stopped at the wall-clock limit
 REFERENCE_LABEL = "real holdout (reference)"
 MAX_ERROR_CHARS = 200
 #: Substrings picking the headline scores of the bar-chart figure, per family, in preference order.
@@ -104,10 +106,15 @@ def publish_folder(records: Sequence[Mapping[str, Any]], folder: str, out_dir: P
 
 @dataclass
 class GeneratorRows:
-    """Everything the page shows about one generator."""
+    """Everything the page shows about one generator row: a generator, or a variant of it run with
+    ``--hparam`` overrides (``name`` = ``wgan-gp [steps=8000]``, ``base`` = ``wgan-gp``)."""
 
     name: str
     records: list[dict[str, Any]] = field(default_factory=list)  # sorted by seed
+    base: str = ""  # the registered generator name; defaults to ``name``
+
+    def __post_init__(self) -> None:
+        self.base = self.base or self.name
 
     @property
     def ok(self) -> list[dict[str, Any]]:
@@ -115,11 +122,23 @@ class GeneratorRows:
 
     @property
     def is_control(self) -> bool:
-        return self.name in CONTROLS
+        return self.base in CONTROLS
 
     @property
     def label(self) -> str:
-        return self.name + (CONTROL_MARK if self.is_control else "")
+        return (self.name + (CONTROL_MARK if self.is_control else "")
+                + (EARLY_STOP_MARK if self.stopped_early else ""))
+
+    @property
+    def stopped_early(self) -> list[tuple[Any, Any, Any]]:
+        """(seed, steps done, steps planned) of each ok seed whose fit stopped at the wall-clock limit."""
+        out = []
+        for record in self.ok:
+            training = (record.get("compute") or {}).get("training")
+            if isinstance(training, Mapping) and training.get("stopped_early") is True:
+                out.append(((record.get("generator") or {}).get("seed"), training.get("steps_done"),
+                            training.get("steps_planned")))
+        return out
 
     def values(self, score: str) -> list[float]:
         out = []
@@ -160,8 +179,9 @@ class Board:
         card = dict(latest.get("dataset") or {})
         generators: dict[str, GeneratorRows] = {}
         for record in current:
-            name = str((record.get("generator") or {}).get("name") or "unnamed")
-            generators.setdefault(name, GeneratorRows(name)).records.append(record)
+            name = record_variant(record)
+            base = str((record.get("generator") or {}).get("name") or "unnamed")
+            generators.setdefault(name, GeneratorRows(name, base=base)).records.append(record)
         specs = _score_specs(current)
         verdicts = {g.name: _verdict(g, specs) for g in generators.values() if g.ok}
         ranked = [g.name for g in generators.values() if not g.is_control and g.ok]
@@ -201,7 +221,7 @@ class Board:
 def _record_key(record: Mapping[str, Any]) -> tuple[str, int, str]:
     generator = record.get("generator") or {}
     seed = generator.get("seed")
-    return (str(generator.get("name") or ""), seed if isinstance(seed, int) else -1, str(record.get("config_hash") or ""))
+    return (record_variant(record), seed if isinstance(seed, int) else -1, str(record.get("config_hash") or ""))
 
 
 def _started_at(record: Mapping[str, Any]) -> tuple[float, str]:
@@ -465,6 +485,7 @@ def _ranking_section(board: Board) -> str:
                   f"{', '.join(md_text(f) for f in families) or 'ranked'} family ranks. Privacy is a verdict, not a rank "
                   "(see Privacy): generators whose verdict is **leak** are ranked after all others."]
     lines += _control_footnote(board)
+    lines += _early_stop_footnote(board)
     return "\n".join(lines)
 
 
@@ -472,7 +493,35 @@ def _control_footnote(board: Board) -> list[str]:
     controls = sorted(g.name for g in board.generators.values() if g.is_control)
     if not controls:
         return []
-    return ["", f"{CONTROL_MARK} {', '.join(controls)}: privacy control (memorises the training set), not ranked."]
+    return ["", f"{CONTROL_MARK} {md_text(', '.join(controls))}: privacy control (memorises the training set), "
+                "not ranked."]
+
+
+def _early_stop_footnote(board: Board) -> list[str]:
+    """One line per generator row with a seed whose fit stopped at the wall-clock limit (its scores are
+    those of a truncated fit, not of the budget's settings)."""
+    lines = []
+    for g in board.display_order():
+        stops = g.stopped_early
+        if not stops:
+            continue
+        parts = []
+        for seed, done, planned in stops:
+            if is_finite_number(done) and is_finite_number(planned):
+                parts.append(f"after {_count(done)} of {_count(planned)} steps in seed {seed}")
+            elif is_finite_number(done):
+                parts.append(f"after {_count(done)} steps in seed {seed}")
+            else:
+                parts.append(f"in seed {seed}")
+        lines += ["", f"{EARLY_STOP_MARK} {md_text(g.name)}: stopped at the wall-clock limit {'; '.join(parts)} "
+                      "(a truncated fit, not the budget's result)."]
+    return lines
+
+
+def _count(value: Any) -> str:
+    """A step count with thousands separators (1,200)."""
+    number = float(value)
+    return f"{int(number):,}" if number.is_integer() else fmt(number)
 
 
 def _family_section(board: Board, family: str) -> str:
@@ -625,7 +674,7 @@ def _failures_section(board: Board) -> str:
     lines = ["## Failures", ""]
     failed = [r for r in board.records if r.get("status") != "ok"]
     if failed:
-        rows = [[(r.get("generator") or {}).get("name", "—"), (r.get("generator") or {}).get("seed", "—"),
+        rows = [[record_variant(r), (r.get("generator") or {}).get("seed", "—"),
                  r.get("status") or "unknown", _first_line(r.get("error")) or "—"] for r in failed]
         lines.append(_table(["generator", "seed", "status", "error"], rows))
     else:
@@ -639,7 +688,7 @@ def _failures_section(board: Board) -> str:
         if isinstance(failures, Mapping):
             for metric, message in sorted(failures.items()):
                 generator = r.get("generator") or {}
-                metric_rows.append([generator.get("name", "—"), generator.get("seed", "—"), metric,
+                metric_rows.append([record_variant(r), generator.get("seed", "—"), metric,
                                     _first_line(message) or "—"])
     if metric_rows:
         lines.append("Metrics that could not be computed in ok jobs:")
@@ -659,7 +708,7 @@ def _not_applicable_lines(board: Board) -> list[str]:
         reasons = r.get("metric_not_applicable") if r.get("status") == "ok" else None
         generator = r.get("generator") or {}
         for metric, reason in sorted((reasons if isinstance(reasons, Mapping) else {}).items()):
-            key = (str(generator.get("name", "—")), metric, _first_line(reason) or "—")
+            key = (record_variant(r), metric, _first_line(reason) or "—")
             seeds.setdefault(key, []).append(str(generator.get("seed", "—")))
     if not seeds:
         return ["Not applicable: none."]
@@ -751,7 +800,8 @@ def _metrics_figure(board: Board, path: Path) -> Path | None:
                 mean, sd = mean_sd(values)
                 stats.setdefault(spec.name, {})[g.name] = (mean, sd or 0.0)
     best = {s.name: board.best(s) for s in specs}
-    return plots.metric_points(path, specs, stats, [g.name for g in shown], set(CONTROLS), best,
+    controls = {g.name for g in shown if g.is_control}
+    return plots.metric_points(path, specs, stats, [g.name for g in shown], controls, best,
                              f"{board.title}: headline scores (seed mean ± sd)")
 
 

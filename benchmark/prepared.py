@@ -102,19 +102,23 @@ class PreparedData:
             "notes": [str(note) for note in info.get("notes", [])],  # rows or features dropped, values imputed
         }
 
-    def base_record(self, job: Job) -> dict[str, Any]:
+    def base_record(self, job: Job, derived: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The blocks every record of ``job`` has; ``derived`` (settings the generator derived from the
+        data during fit) joins the budget settings and overrides in ``generator.hparams``."""
         return {
             "config_hash": job.config_hash,
             "protocol": self.protocol,
             "protocol_info": self.view.info,
             "dataset": self.dataset_block(),
-            "generator": {"name": job.generator, "budget": job.budget, "seed": job.seed, "hparams": job.hparams},
+            "generator": {"name": job.generator, "budget": job.budget, "seed": job.seed,
+                          "hparams": {**job.hparams, **(derived or {})}, "overrides": dict(job.overrides)},
             "code": self.code_for(job.generator),
             "provenance": provenance(),
         }
 
-    def failure_record(self, job: Job, status: str, error: str, compute: dict | None = None) -> dict[str, Any]:
-        return {**self.base_record(job), "status": status, "error": error, "metrics": {},
+    def failure_record(self, job: Job, status: str, error: str, compute: dict | None = None,
+                       derived: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {**self.base_record(job, derived), "status": status, "error": error, "metrics": {},
                 "metric_failures": {}, "metric_not_applicable": {}, "compute": compute or {}}
 
     def protocol_scores(self, synthetic: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, Any]]:

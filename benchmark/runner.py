@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -16,10 +18,11 @@ from typing import Any
 from benchmark import __version__
 from benchmark.atomic import remove_stale_temps
 from benchmark.errors import BenchmarkError, Terminated
+from benchmark.hparams import overrides_for, variant_name
 from benchmark.jobs import Job, JobOutcome, evaluate_output, run_job_in_process
 from benchmark.prepared import PreparedData, check_metric_names, prepare
 from benchmark.protocols import ProtocolConfig
-from benchmark.registry import get_generator, plugin_files_of, resolve_generators
+from benchmark.registry import all_generators, get_generator, plugin_files_of, resolve_generators
 from benchmark.splits import canonical_json, sha256_hex
 from benchmark.store import BadRecord, keep_unwritten, load_record, record_path, write_record
 
@@ -62,6 +65,7 @@ class RunConfig:
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
     metrics: tuple[str, ...] | None = None  # metric or family names; None = all
     knn_k: tuple[int, int] = (3, 5)  # k of precision/recall and of density/coverage
+    hparams: tuple[str, ...] = ()  # --hparam items: KEY=VALUE or GENERATOR.KEY=VALUE (benchmark.hparams)
 
     @property
     def effective_timeout(self) -> float | None:
@@ -95,11 +99,12 @@ def run(config: RunConfig) -> RunSummary:
             raise BenchmarkError(f"no registered generator supports the modality {data.meta.modality!r}")
         if data.folder not in summary.folders:
             summary.folders.append(data.folder)
+        overrides = overrides_for(config.hparams, {name: get_generator(name) for name in names}, config.budget)
         pending: list[Job] = []
         seeds = data.view.seeds if data.view.seeds is not None else range(config.seeds)
         for name in names:
             for seed in seeds:
-                job = make_job(config, data, name, seed)
+                job = make_job(config, data, name, seed, overrides[name])
                 if not config.force and is_done(job):
                     summary.skipped.append(f"{data.folder}/{job.label}")
                 else:
@@ -116,19 +121,26 @@ def run(config: RunConfig) -> RunSummary:
 
 
 def check_names(config: RunConfig) -> None:
-    """Unknown generator, metric or family names fail here, before the data are loaded and scored
-    (whether they suit the data's modality is checked once the data are loaded)."""
-    if config.generators.strip() != "all":
-        for name in config.generators.split(","):
-            if name.strip():
-                get_generator(name.strip())
+    """Unknown generator, metric or family names and bad ``--hparam`` items fail here, before the data
+    are loaded and scored (whether they suit the data's modality is checked once the data are loaded;
+    with ``--generators all``, hyperparameters are checked against every registered generator)."""
+    every = config.generators.strip() == "all"
+    selected = {} if every else {name.strip(): get_generator(name.strip())
+                                 for name in config.generators.split(",") if name.strip()}
+    if config.hparams:
+        overrides_for(config.hparams, all_generators() if every else selected, config.budget)
     if config.metrics is not None:
         check_metric_names(config.metrics)
 
 
-def make_job(config: RunConfig, data: PreparedData, name: str, seed: int) -> Job:
+def make_job(config: RunConfig, data: PreparedData, name: str, seed: int,
+             overrides: dict[str, Any] | None = None) -> Job:
+    """One (generator, seed) job; ``overrides`` (validated ``--hparam`` values) make it a variant with its
+    own identity, record folder and leaderboard row."""
     cls = get_generator(name)
-    hparams = dict(cls.budgets.get(config.budget, {}))
+    limit = config.effective_timeout
+    overrides = dict(overrides or {})
+    hparams = {**cls.budgets.get(config.budget, {}), **overrides}
     identity = {
         "split_hash": data.split.split_hash,
         "generator": name,
@@ -142,6 +154,8 @@ def make_job(config: RunConfig, data: PreparedData, name: str, seed: int) -> Job
         "package_version": __version__,
         "code": data.code_for(name),
     }
+    if overrides:  # jobs without overrides keep the identity they had before overrides existed
+        identity["overrides"] = overrides
     return Job(
         generator=name,
         seed=seed,
@@ -149,21 +163,35 @@ def make_job(config: RunConfig, data: PreparedData, name: str, seed: int) -> Job
         device=config.device,
         hparams=hparams,
         config_hash=sha256_hex(canonical_json(identity)),
-        path=record_path(config.results_dir, data.folder, name, seed),
+        path=record_path(config.results_dir, data.folder, variant_name(name, overrides), seed),
         memory_limit_gb=config.memory_limit_gb,
         plugins=plugin_files_of(name),
+        overrides=overrides,
+        time_limit_s=limit if limit is not None and math.isfinite(limit) else None,
+        threads=max(1, (os.cpu_count() or 1) // config.jobs) if config.jobs > 1 else None,
     )
 
 
 def is_done(job: Job) -> bool:
-    """True when the job already has a valid ok record of the same configuration; an unusable record
-    file is logged and the job redone."""
+    """True when the job already has a valid ok record of the same configuration, unless that fit stopped
+    at a wall-clock limit shorter than this run's; an unusable record file is logged and the job redone."""
     try:
         existing = load_record(job.path)
     except BadRecord as exc:
         log.warning("redoing %s: %s", exc.path, exc.reason)
         return False
-    return existing is not None and existing["config_hash"] == job.config_hash and existing["status"] == "ok"
+    if existing is None or existing["config_hash"] != job.config_hash or existing["status"] != "ok":
+        return False
+    compute = existing.get("compute") or {}
+    training = compute.get("training") if isinstance(compute.get("training"), dict) else {}
+    if training.get("stopped_early") is True:
+        before = compute.get("time_limit_s")
+        if job.time_limit_s is None or not isinstance(before, (int, float)) or job.time_limit_s > before:
+            limit = "no limit" if job.time_limit_s is None else f"{job.time_limit_s:g} s"
+            log.info("redoing %s: its fit stopped at the wall-clock limit and this run allows more (%s)", job.path,
+                     limit)
+            return False
+    return True
 
 
 class RecordNotWritten(BenchmarkError):
@@ -234,7 +262,8 @@ def execute(jobs: list[Job], data: PreparedData, config: RunConfig) -> Iterable[
                 job = queue.pop(0)
                 receiver, sender = context.Pipe(duplex=False)
                 lifeline, held = context.Pipe(duplex=False)  # only this process holds `held`
-                process = context.Process(target=run_job_in_process, args=(job, data, sender, lifeline))
+                launched = time.monotonic()  # the job's fit deadline counts from here (benchmark.jobs.STOP_FRACTION)
+                process = context.Process(target=run_job_in_process, args=(job, data, sender, lifeline, launched))
                 process.start()
                 sender.close()
                 lifeline.close()
@@ -246,7 +275,8 @@ def execute(jobs: list[Job], data: PreparedData, config: RunConfig) -> Iterable[
                     state.process.join()
                     drain(receiver, state)  # a message sent just before the process ended
                     if state.record is None and state.output is None:
-                        state.record = data.failure_record(state.job, "failed", died_message(state.process.exitcode))
+                        state.record = data.failure_record(state.job, "failed", died_message(state.process.exitcode),
+                                                           *state.fitted)
                 if state.output is not None:
                     bar.set_postfix_str(f"{state.job.label}: eval", refresh=True)
                     state.record = evaluate_output(state.job, data, *state.output)
@@ -254,8 +284,8 @@ def execute(jobs: list[Job], data: PreparedData, config: RunConfig) -> Iterable[
                 elif state.record is None and timeout is not None and time.monotonic() - state.started > timeout:
                     kill(state)
                     state.record = data.failure_record(
-                        state.job, "timeout", f"job exceeded the {timeout:.0f} s time limit in phase {state.phase!r}"
-                    )
+                        state.job, "timeout", f"job exceeded the {timeout:.0f} s time limit in phase {state.phase!r}",
+                        *state.fitted)
                 if state.record is not None:
                     running.pop(receiver)
                     receiver.close()
@@ -294,17 +324,21 @@ class Running:
     started: float
     lifeline: Any  # write end of the job's lifeline pipe: closing it (or dying) ends the job
     phase: str = "starting"
-    output: tuple[Any, dict[str, Any]] | None = None  # validated rows and compute figures, to score
+    output: tuple[Any, ...] | None = None  # validated rows, compute figures and derived hparams, to score
     record: dict[str, Any] | None = None
+    fitted: tuple[dict[str, Any], dict[str, Any]] = ({}, {})  # compute and derived hparams once fit ended
 
 
 def drain(receiver: Any, state: Running) -> None:
-    """Read every message the job has sent so far: phase changes and, last, its output or a failure record."""
+    """Read every message the job has sent so far: phase changes, what fit derived and, last, its output or
+    a failure record."""
     try:
         while receiver.poll():
             kind, *payload = receiver.recv()
             if kind == "phase":
                 state.phase = payload[0]
+            elif kind == "fitted":
+                state.fitted = (payload[0], payload[1])
             elif kind == "output":
                 state.output = payload
             else:

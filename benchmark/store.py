@@ -205,6 +205,7 @@ def _or_null(kind: _Type) -> _Type:
 
 
 _STR = _Type(lambda value: isinstance(value, str), "a string")
+_BOOL = _Type(lambda value: isinstance(value, bool), "true or false")
 _INT = _Type(_is_int, "an integer")
 _FINITE = _Type(is_finite_number, "a finite number")
 _OBJECT = _Type(lambda value: isinstance(value, Mapping), "an object")
@@ -221,7 +222,11 @@ _TOP = (("config_hash", _STR, True), ("dataset", _OBJECT, True), ("generator", _
 _OK = (("metrics", _OBJECT, True), ("compute", _OBJECT, True))  # also required in an ok record
 _DATASET = (("id", _STR, True), ("split_hash", _STR, True), ("class_names", _STR_LIST, False),
             ("dropped_classes", _OBJECT, False), ("notes", _STR_LIST, False))
-_GENERATOR = (("name", _STR, True), ("seed", _INT, True), ("budget", _STR, True), ("hparams", _OBJECT, False))
+_GENERATOR = (("name", _STR, True), ("seed", _INT, True), ("budget", _STR, True), ("hparams", _OBJECT, False),
+              ("overrides", _OBJECT, False))  # --hparam values; absent in records made before overrides existed
+_COMPUTE = (("training", _OBJECT, False), ("time_limit_s", _or_null(_FINITE), False))
+_TRAINING = (("stopped_early", _BOOL, False), ("steps_planned", _or_null(_FINITE), False),
+             ("steps_done", _or_null(_FINITE), False))  # what a generator's fit reports; other keys allowed
 _SCORE = (("value", _FINITE, True), ("reference", _or_null(_FINITE), True), ("direction", _STR, True),
           ("family", _STR, True), ("target", _or_null(_FINITE), False))
 _PROTOCOLS = {  # the protocol settings a leaderboard shows
@@ -251,6 +256,10 @@ def _check_record(record: Any) -> None:
     _check_block(record, _TOP, "")
     _check_block(record["dataset"], _DATASET, "dataset.")
     _check_block(record["generator"], _GENERATOR, "generator.")
+    compute = record.get("compute")
+    if isinstance(compute, Mapping):
+        _check_block(compute, _COMPUTE, "compute.")
+        _check_block(compute.get("training") or {}, _TRAINING, "compute.training.")
     _check_projection(record.get("projection"))
     info = record.get("protocol_info") or {}
     _check_block(info, _PROTOCOLS.get(str(info.get("name")), ()), "protocol_info.")
@@ -262,6 +271,17 @@ def _check_record(record: Any) -> None:
             _check_block(score, _SCORE, f"metrics.{name}.")
     elif not isinstance(record.get("error"), str):
         raise _Invalid(f"a {status} record needs 'error' as a string")
+
+
+def training_problem(training: Any) -> str | None:
+    """Why a generator's ``training`` block cannot go into a record, in words; None when it can."""
+    if not isinstance(training, Mapping):
+        return f"'training' must be an object, got {_shown(training)}"
+    try:
+        _check_block(training, _TRAINING, "training.")
+    except _Invalid as exc:
+        return str(exc)
+    return None
 
 
 def _check_block(block: Mapping[str, Any], fields: tuple, prefix: str) -> None:

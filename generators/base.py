@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,6 +21,13 @@ class Generator(ABC):
     on the dataset's analysis scale; genotypes as integers 0/1/2). A generator that ignores the
     requested labels by design (a noise floor) sets ``conditional = False``; the conformance kit then
     skips its label-conditioning check.
+
+    The harness sets two attributes before ``fit``: ``report`` (call it with a short phase text such as
+    "fit 1,200/4,000 steps"; the runner shows it as the job's phase) and ``stop_at`` (a
+    ``time.monotonic()`` deadline, or None: a training loop stops there cleanly and keeps what it learned).
+    ``fit`` may fill ``derived_hparams`` (settings derived from the data, e.g. a graph's edge count; the
+    record adds them to the hyperparameters) and ``training`` (steps planned and done, whether it stopped
+    at the deadline; the record keeps them with the compute figures).
     """
 
     name: ClassVar[str]
@@ -39,6 +47,10 @@ class Generator(ABC):
         self.device = device
         self.hparams: dict[str, Any] = {**self.budgets.get(budget, {}), **hparams}
         self.rng = np.random.default_rng(np.random.SeedSequence(self.seed))
+        self.report: Callable[[str], None] = ignore_phase
+        self.stop_at: float | None = None
+        self.derived_hparams: dict[str, Any] = {}
+        self.training: dict[str, Any] = {}
 
     @abstractmethod
     def fit(self, X: np.ndarray, y: np.ndarray, meta: DatasetMeta) -> Generator:
@@ -52,26 +64,9 @@ class Generator(ABC):
         """Number of fitted parameters (trainable weights for neural models)."""
         return 0
 
-    def torch_device(self) -> Any:
-        """The torch device for ``device`` ("auto": CUDA, then Apple MPS, else CPU), noted in ``device_used``."""
-        import torch
 
-        if self.device != "auto":
-            device = torch.device(self.device)
-        elif torch.cuda.is_available():
-            device = torch.device("cuda")
-        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            device = torch.device("mps")
-        else:
-            device = torch.device("cpu")
-        self.device_used = str(device)
-        return device
-
-    def seed_torch(self) -> None:
-        """Seed torch's generators from this generator's seed (call at the start of ``fit``)."""
-        import torch
-
-        torch.manual_seed(self.seed)
+def ignore_phase(phase: str) -> None:
+    """The default ``report``: phases go nowhere outside a job."""
 
 
 def finish_output(values: np.ndarray, modality: str) -> np.ndarray:

@@ -1,11 +1,15 @@
 """Fit and sample time and peak memory of each generator on synthetic data of a given shape.
 
-    python perf/generators_fit.py --rows 110 --genes 20000 --classes 3 [--generators all|a,b]
+    python perf/generators_fit.py [--rows 10000 --genes 1000 --classes 5] [--generators all|a,b]
                                   [--modality expression|counts|genotype] [--budget default] [--seed 0]
+                                  [--hparam KEY=VALUE ...]
 
 Each generator runs in a fresh Python process, so its peak resident memory (RSS) is its own: the
 figure includes the interpreter, the imports and the data (shown as ``base_rss_mb``, measured before
-``fit``). The generator is fitted on all rows and asked for the same label counts, as a job is.
+``fit``). The generator is fitted on all rows and asked for the same label counts, as a job is (so
+``sample_s`` is the time for ``--rows`` rows). ``params`` is the trainable parameter count, ``steps`` the
+optimiser steps done (neural generators). With ``--hparam steps=N`` below the budget's steps,
+``budget_fit_s`` extrapolates the fit to the budget's steps from the measured seconds per step.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ import numpy as np
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=110)
-    parser.add_argument("--genes", type=int, default=20000, help="features (SNPs for genotypes)")
-    parser.add_argument("--classes", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--genes", type=int, default=1_000, help="features (SNPs for genotypes)")
+    parser.add_argument("--classes", type=int, default=5)
     parser.add_argument("--generators", default="all", help="'all' or a comma list")
     parser.add_argument("--modality", choices=("expression", "counts", "genotype"), default="expression")
     parser.add_argument("--budget", choices=("smoke", "default", "paper"), default="default")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hparam", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a hyperparameter of every measured generator that has it")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # internal: measure one generator
     return parser.parse_args(argv)
 
@@ -60,7 +66,9 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
     X, y = synthetic(args.rows, args.genes, args.classes, args.modality, args.seed)
     meta = DatasetMeta("perf", args.modality, tuple(f"g{j}" for j in range(args.genes)),
                        tuple(f"class{c}" for c in range(args.classes)))
-    generator = get_generator(name)(budget=args.budget, seed=args.seed, device="cpu")
+    cls = get_generator(name)
+    overrides = {key: value for key, value in parse_overrides(args.hparam).items() if key in cls.budgets[args.budget]}
+    generator = cls(budget=args.budget, seed=args.seed, device="cpu", **overrides)
     base = peak_rss_mb()
     start = time.perf_counter()
     generator.fit(X, y, meta)
@@ -68,7 +76,33 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
     start = time.perf_counter()
     generator.sample(y.copy())
     sample_s = time.perf_counter() - start
-    return {"fit_s": fit_s, "sample_s": sample_s, "peak_rss_mb": peak_rss_mb(), "base_rss_mb": base}
+    return {"fit_s": fit_s, "sample_s": sample_s, "peak_rss_mb": peak_rss_mb(), "base_rss_mb": base,
+            "params": int(generator.n_params()), "steps": generator.training.get("steps_done", ""),
+            "budget_fit_s": budget_fit_seconds(generator, fit_s, cls.budgets[args.budget].get("steps"))}
+
+
+def budget_fit_seconds(generator: object, fit_s: float, budget_steps: int | None) -> float:
+    """The fit time at the budget's own step count when ``--hparam steps=`` ran fewer: the measured fit
+    plus the missing steps at the measured seconds per step (steps cost the same throughout)."""
+    training = getattr(generator, "training", {})
+    done = training.get("steps_done")
+    if not budget_steps or not done or done >= budget_steps:
+        return fit_s
+    return fit_s + (budget_steps - done) * training["fit_loop_s"] / done
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, object]:
+    """KEY=VALUE pairs, values read as Python literals where they are (else kept as text)."""
+    import ast
+
+    overrides: dict[str, object] = {}
+    for pair in pairs:
+        key, _, text = pair.partition("=")
+        try:
+            overrides[key.strip()] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            overrides[key.strip()] = text
+    return overrides
 
 
 def run_child(name: str, argv: list[str]) -> dict[str, float] | str:
@@ -96,13 +130,15 @@ def main(argv: list[str] | None = None) -> None:
     for name in names:
         result = run_child(name, argv)
         if isinstance(result, str):
-            rows.append([name, "failed", "", "", result])
+            rows.append([name, "failed", "", "", "", "", "", result])
         else:
-            rows.append([name, f"{result['fit_s']:.2f}", f"{result['sample_s']:.2f}",
-                         f"{result['peak_rss_mb']:.0f}", f"{result['base_rss_mb']:.0f}"])
+            rows.append([name, f"{result['fit_s']:.2f}", f"{result['budget_fit_s']:.0f}", f"{result['sample_s']:.2f}",
+                         f"{result['peak_rss_mb']:.0f}", f"{result['base_rss_mb']:.0f}", f"{result['params']:,}",
+                         result["steps"]])
         print(tabulate([rows[-1]], tablefmt="plain"), flush=True)
     print()
-    print(tabulate(rows, headers=("generator", "fit_s", "sample_s", "peak_rss_mb", "base_rss_mb")))
+    print(tabulate(rows, headers=("generator", "fit_s", "budget_fit_s", "sample_s", "peak_rss_mb", "base_rss_mb", "params",
+                                 "steps")))
 
 
 if __name__ == "__main__":

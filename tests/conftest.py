@@ -35,3 +35,17 @@ def blob_table(n_per_class: int = 60, p: int = 12, classes: int = 3, seed: int =
     loadings = rng.normal(size=(3, p))
     X = means[y] + rng.normal(size=(len(y), 3)) @ loadings + rng.normal(size=(len(y), p)) + 6.0
     return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def blob_csv(tmp_path_factory) -> Path:
+    """A CSV of three tissue blobs: sample ID column, 8 genes, label column `tissue`."""
+    import pandas as pd
+
+    X, y = blob_table(n_per_class=40, p=8)
+    frame = pd.DataFrame(X, columns=[f"gene{j}" for j in range(X.shape[1])])
+    frame.insert(0, "sample", [f"cell{i:03d}" for i in range(len(frame))])
+    frame["tissue"] = np.array(["liver", "lung", "brain"])[y]
+    path = tmp_path_factory.mktemp("csv") / "blobs.csv"
+    frame.to_csv(path, index=False)
+    return path

@@ -351,6 +351,44 @@ def test_sparse_records_are_handled(tmp_path):
     assert len(error) == 200 and error.endswith("…")
 
 
+def test_hparam_variants_are_rows_of_their_own_and_early_stops_are_footnoted(tmp_path):
+    """Records of one generator with other --hparam overrides never mix: each variant is a row (a control's
+    variant stays a control), and a seed whose fit stopped at the wall-clock limit is marked and explained."""
+    write_results(tmp_path)
+    for seed in range(3):
+        for name, overrides in (("wgan", {"steps": 8000, "lr": 1e-3}), ("copy-train", {"noise": 0.1})):
+            record = make_record(name, seed, status="failed" if (name == "wgan" and seed == 2) else "ok",
+                                 values={score: [v + 0.5 if v is not None else None for v in per_seed]
+                                         for score, per_seed in VALUES[name].items()})
+            record["generator"]["overrides"] = overrides
+            record["generator"]["hparams"] = {"steps": 4000, "lr": 1e-4, **overrides, "graph_edges": 12}
+            label = f"{name} [" + ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())) + "]"
+            if name == "wgan" and seed < 2:
+                record["compute"]["training"] = {"steps_planned": 8000, "steps_done": 1200 + seed,
+                                                 "stopped_early": True}
+            write_record(record_path(tmp_path, DATASET, label, seed), record)
+    plain = make_record("wgan", 1)  # a stopped seed of the plain generator without step counts
+    plain["compute"]["training"] = {"stopped_early": True}
+    write_record(record_path(tmp_path, DATASET, "wgan", 1), plain)
+    md = publish(tmp_path, tmp_path / "out")[0].read_text(encoding="utf-8")
+    ranking = section(md, "Overall ranking")
+    lines = [line for line in ranking.splitlines() if line.startswith("| ")][1:]
+    rows = {cells[1]: cells for cells in ([c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines)}
+    variant = "wgan \\[lr=0.001, steps=8000\\]‡"
+    assert rows[variant][-1] == "2/3" and rows["wgan‡"][-1] == "2/3" and rows["marginals"][-1] == "3/3"
+    control = rows["copy-train \\[noise=0.1\\]†"]
+    assert control[0] == "—" and control[3] == "not ranked"
+    assert rows[variant][0] == "4" and rows["wgan‡"][0] == "3"  # ranked beside the plain generator
+    assert ("‡ wgan \\[lr=0.001, steps=8000\\]: stopped at the wall-clock limit after 1,200 of 8,000 steps in "
+            "seed 0; after 1,201 of 8,000 steps in seed 1 (a truncated fit, not the budget's result).") in ranking
+    assert "‡ wgan: stopped at the wall-clock limit in seed 1 (a truncated fit" in ranking
+    assert "† copy-train, copy-train \\[noise=0.1\\]: privacy control" in ranking
+    precision = column(table_rows(full_table(section(md, "Fidelity"))), "precision")
+    assert precision["wgan‡"] == "0.4 ± 0.141" and precision[variant] == "0.9 ± 0.141"
+    failed = table_rows(section(md, "Failures"))
+    assert failed["wgan \\[lr=0.001, steps=8000\\]"][:2] == ["2", "failed"]
+
+
 def test_import_is_light():
     import subprocess
     import sys

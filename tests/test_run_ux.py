@@ -21,6 +21,8 @@ def no_data_preparation(monkeypatch):
 @pytest.mark.parametrize(("option", "value", "message"), [
     ("--generators", "gaussian,gausian", "unknown generator 'gausian'"),
     ("--metrics", "fidelity,privacyy", "--metrics: 'privacyy': neither a metric nor a family"),
+    ("--hparam", "shrinkag=auto", "--hparam shrinkag=auto: no selected generator has the hyperparameter 'shrinkag'"),
+    ("--hparam", "gaussian.extra_noise=lots", "gaussian.extra_noise must be a number, got the str 'lots'"),
 ])
 def test_misspelt_names_fail_before_the_data_are_prepared(no_data_preparation, tmp_path, capsys, option, value,
                                                            message):

@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, blob_table
@@ -116,17 +115,6 @@ def test_rerun_skips_finished_jobs_and_resumes_missing_ones(pbmc_results):
     forced = run(RunConfig(generators="gaussian", seeds=1, results_dir=pbmc_results, force=True, progress=False,
                            metrics=LIGHT))
     assert forced.done == ["pbmc68k/gaussian/seed-0"]
-
-
-@pytest.fixture(scope="module")
-def blob_csv(tmp_path_factory):
-    X, y = blob_table(n_per_class=40, p=8)
-    frame = pd.DataFrame(X, columns=[f"gene{j}" for j in range(X.shape[1])])
-    frame.insert(0, "sample", [f"cell{i:03d}" for i in range(len(frame))])
-    frame["tissue"] = np.array(["liver", "lung", "brain"])[y]
-    path = tmp_path_factory.mktemp("csv") / "blobs.csv"
-    frame.to_csv(path, index=False)
-    return path
 
 
 def test_failing_generators_give_records_and_the_run_goes_on(blob_csv, tmp_path):

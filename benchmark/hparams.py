@@ -3,8 +3,8 @@
 Values are read with :func:`ast.literal_eval` (``8000``, ``1e-3``, ``(128, 256)``, ``128,256``, ``None``,
 ``True``), falling back to the text itself (``path/to/file.tsv``), and checked against the type of the
 budget's default: a bool only for a bool, an integer (not an integral float) for an int, an int or a
-float for a float, a tuple of such elements for a tuple (one number is a 1-tuple), a string for a
-string; a default of None accepts anything. An unscoped key applies to every selected generator whose
+float for a float, a tuple of such elements for a tuple (one number is a 1-tuple), a string (or
+True/False) for a string; a default of None accepts anything. An unscoped key applies to every selected generator whose
 budget has it; ``GENERATOR.KEY`` to that generator only, and wins over an unscoped value of the key.
 
 Overrides are part of a job's identity: a generator run with overrides is a *variant* with its own
@@ -125,8 +125,8 @@ def checked_value(generator: str, override: Override, default: Any) -> Any:
     if default is None:
         return value
     try:
-        if isinstance(default, str):
-            return value if isinstance(value, str) else override.text.strip()
+        if isinstance(default, str):  # a mode name; True/False stay bools (gaussian's shrinkage: auto|True|False)
+            return value if isinstance(value, (str, bool)) else override.text.strip()
         if isinstance(default, (tuple, list)):
             items = value if isinstance(value, (tuple, list)) else (value,)
             like = default[0] if default else None

@@ -8,7 +8,8 @@ membership of generated rows of each class matches that of the real rows of the 
 L(h) = Σ_c |μ_r − μ_f| / (1e-3 + log(1 + max(μ_r, μ_f))), plus a dark-region term on the mass outside all
 probes, L_DH = Σ_c |mean π_real − mean π_fake| with π(x) = Π_h (1 − P_h(x)). Total: mean_h L(h) + w_DH·L_DH,
 one Adam step per batch. After each step the ⌊ηK⌋ probes of highest loss are kept and ⌊(1 − η)K/C⌋ + 1
-new probes per class are centred on rows of that batch. Genes: quantile-normal, then z-scored, on train.
+new probes per class are centred on rows of that batch. Genes: quantile-normal, then z-scored, on train
+(``preprocessing="zscore"``: z-scored only, the authors' setting for other tabular data).
 The probe math lives in ``generators/nn/probes.py``.
 """
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 DEFAULT: dict[str, Any] = {
     "latent": 16, "generator_widths": (256, 512, 1024), "batch_size": 1024,
     "n_probes": 800, "probe_dims": 3, "delta": 0.15, "sharpness": 2.0, "eta": 0.2, "dark_weight": 1.0,
-    "optimiser": "adam", "lr": 5e-4, "steps": 2000,
+    "optimiser": "adam", "lr": 5e-4, "steps": 2000, "preprocessing": "quantile-normal",
 }
 BUDGETS: dict[str, dict[str, Any]] = {
     "smoke": {**DEFAULT, "latent": 4, "generator_widths": (32, 64), "batch_size": 128, "n_probes": 50, "steps": 50},
@@ -38,7 +39,7 @@ BUDGETS: dict[str, dict[str, Any]] = {
     # epoch (the last one partial), so 5,000 epochs ≈ 20,000 optimiser steps.
     "paper": {"latent": 32, "generator_widths": (512, 1024, 2048), "batch_size": 2048,
               "n_probes": 800, "probe_dims": 3, "delta": 0.5, "sharpness": 5.0, "eta": 0.2, "dark_weight": 1.0,
-              "optimiser": "adam", "lr": 5e-4, "steps": 20_000},
+              "optimiser": "adam", "lr": 5e-4, "steps": 20_000, "preprocessing": "quantile-normal"},
 }
 SLOPE = 0.05  # LeakyReLU slope of the generator
 CONDITIONING = "onehot"
@@ -53,7 +54,13 @@ class GMDA(TorchGenerator):
     budgets: ClassVar[dict[str, dict[str, Any]]] = BUDGETS
 
     def make_preprocess(self) -> Transform:
-        return Chain(QuantileNormal(), ZScore())
+        """The authors' two settings: quantile-normal then z-score (TCGA/GTEx), or z-score alone (tabular)."""
+        preprocessing = self.hparams["preprocessing"]
+        if preprocessing == "quantile-normal":
+            return Chain(QuantileNormal(), ZScore())
+        if preprocessing == "zscore":
+            return ZScore()
+        raise ValueError(f"{self.name}: preprocessing must be 'quantile-normal' or 'zscore', got {preprocessing!r}")
 
     def build(self, width: int, rows: torch.Tensor, labels: torch.Tensor) -> None:
         from generators.nn.layers import conditioned_mlp

@@ -264,3 +264,15 @@ def test_faithful_on_two_modules():
     assert np.isfinite(S).all()
     assert within_class_corr_score(X, y, S, labels) > 0.8
     assert real_classifier_accuracy(X, y, S, labels) > 0.95
+
+
+def test_tabular_preprocessing_option():
+    from generators.nn.preprocess import Chain, ZScore
+
+    X, y, meta = fixture("expression")
+    model = GMDA(budget="smoke", seed=0, steps=3, preprocessing="zscore").fit(X, y, meta)
+    assert isinstance(model.preprocess, ZScore)
+    assert isinstance(GMDA(budget="smoke", seed=0, steps=3).fit(X, y, meta).preprocess, Chain)
+    assert np.isfinite(model.sample(np.array([0, 1, 2]))).all()
+    with pytest.raises(ValueError, match="preprocessing must be"):
+        GMDA(budget="smoke", seed=0, preprocessing="log").fit(X, y, meta)

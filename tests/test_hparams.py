@@ -454,3 +454,13 @@ def test_check_generator_takes_hparams(capsys):
     assert "stepper [noise=0.2, steps=5]: PASSED" in capsys.readouterr().out
     assert main(["check-generator", "stepper", "--plugin", STEPPER, "--hparam", "lr=1"]) == 2
     assert "no selected generator has the hyperparameter 'lr'" in capsys.readouterr().err
+
+
+def test_a_mode_setting_takes_true_or_false():
+    from benchmark.hparams import overrides_for
+    from benchmark.registry import get_generator
+
+    resolved = overrides_for(["shrinkage=True"], {"gaussian": get_generator("gaussian")}, "default")
+    assert resolved == {"gaussian": {"shrinkage": True}}
+    assert overrides_for(["shrinkage=auto"], {"gaussian": get_generator("gaussian")}, "default")["gaussian"] == {
+        "shrinkage": "auto"}

@@ -67,8 +67,7 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
     meta = DatasetMeta("perf", args.modality, tuple(f"g{j}" for j in range(args.genes)),
                        tuple(f"class{c}" for c in range(args.classes)))
     cls = get_generator(name)
-    overrides = {key: value for key, value in parse_overrides(args.hparam).items() if key in cls.budgets[args.budget]}
-    generator = cls(budget=args.budget, seed=args.seed, device="cpu", **overrides)
+    generator = cls(budget=args.budget, seed=args.seed, device="cpu", **measured_overrides(args)[name])
     base = peak_rss_mb()
     start = time.perf_counter()
     generator.fit(X, y, meta)
@@ -81,6 +80,16 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
             "budget_fit_s": budget_fit_seconds(generator, fit_s, cls.budgets[args.budget].get("steps"))}
 
 
+def measured_overrides(args: argparse.Namespace) -> dict[str, dict[str, object]]:
+    """The ``--hparam`` values of each measured generator, parsed and checked as ``run`` does (a key applies
+    to every measured generator that has it)."""
+    from benchmark.hparams import overrides_for
+    from benchmark.registry import get_generator, resolve_generators
+
+    names = resolve_generators(args.generators, args.modality)
+    return overrides_for(args.hparam, {name: get_generator(name) for name in names}, args.budget)
+
+
 def budget_fit_seconds(generator: object, fit_s: float, budget_steps: int | None) -> float:
     """The fit time at the budget's own step count when ``--hparam steps=`` ran fewer: the measured fit
     plus the missing steps at the measured seconds per step (steps cost the same throughout)."""
@@ -89,20 +98,6 @@ def budget_fit_seconds(generator: object, fit_s: float, budget_steps: int | None
     if not budget_steps or not done or done >= budget_steps:
         return fit_s
     return fit_s + (budget_steps - done) * training["fit_loop_s"] / done
-
-
-def parse_overrides(pairs: list[str]) -> dict[str, object]:
-    """KEY=VALUE pairs, values read as Python literals where they are (else kept as text)."""
-    import ast
-
-    overrides: dict[str, object] = {}
-    for pair in pairs:
-        key, _, text = pair.partition("=")
-        try:
-            overrides[key.strip()] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            overrides[key.strip()] = text
-    return overrides
 
 
 def run_child(name: str, argv: list[str]) -> dict[str, float] | str:
@@ -125,6 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     from benchmark.registry import resolve_generators
 
     names = resolve_generators(args.generators, args.modality)
+    measured_overrides(args)  # a bad --hparam fails here, once, not in every child
     print(f"{args.rows} rows x {args.genes} features, {args.classes} classes, {args.modality}, budget {args.budget}")
     rows = []
     for name in names:

@@ -136,9 +136,7 @@ class Messages:
                 return
             self._pending = text
             if self._timer is None:
-                self._timer = threading.Timer(wait, self._flush)
-                self._timer.daemon = True
-                self._timer.start()
+                self._schedule(wait)
 
     def phase(self, text: str) -> None:
         """A harness phase ("fit", "sample"): sent at once, replacing any pending generator text."""
@@ -160,18 +158,30 @@ class Messages:
                 self._timer.cancel()
                 self._timer = None
 
+    def _schedule(self, wait: float) -> None:
+        self._timer = threading.Timer(wait, self._flush)
+        self._timer.daemon = True
+        self._timer.start()
+
     def _flush(self) -> None:
+        """Send the pending text, or wait again if a direct send went out while the timer was due."""
         with self._lock:
             self._timer = None
-            if self._pending is not None and not self._closed:
-                text, self._pending = self._pending, None
-                self._put(("phase", text))
+            if self._pending is None or self._closed:
+                return
+            wait = self._last + self._interval - time.monotonic()
+            if wait > 0:
+                self._schedule(wait)
+                return
+            text, self._pending = self._pending, None
+            self._put(("phase", text))
 
     def _put(self, message: tuple) -> None:
-        """Send under the lock; a broken pipe (the runner is gone) is ignored: the lifeline ends the job."""
-        self._last = time.monotonic()
+        """Send under the lock; a broken pipe (the runner is gone) is ignored: the lifeline ends the job.
+        The interval counts from the end of the send, so sends are spaced by it even when one is slow."""
         with contextlib.suppress(OSError, EOFError, ValueError):
             self._send(message)
+        self._last = time.monotonic()
 
 
 def tie_to_coordinator(lifeline: Any) -> None:

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from generators.base import Generator
 
 ENTRY_POINT_GROUP = "omics_benchmark.generators"
-BUILTIN_MODULES = ("generators.baselines", "generators.wgan_gp", "generators.attgan", "generators.gmda")
+BUILTIN_MODULES = ("generators.baselines", "generators.wgan_gp", "generators.attgan", "generators.gmda",
+                   "generators.offspring_gan", "generators.mendelian")
 PRIVACY_CONTROLS = frozenset({"copy-train"})  # shown in leaderboards, never ranked
 
 _GENERATORS: dict[str, type[Generator]] = {}

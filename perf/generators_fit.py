@@ -3,6 +3,8 @@
     python perf/generators_fit.py [--rows 10000 --genes 1000 --classes 5] [--generators all|a,b]
                                   [--modality expression|counts|genotype] [--budget default] [--seed 0]
                                   [--hparam KEY=VALUE ...]
+    python perf/generators_fit.py --modality genotype --rows 2500 --genes 5000 --generators
+                                  offspring-gan,ppo-gan,mendelian --hparam steps=50   (genotypes, one line)
 
 Each generator runs in a fresh Python process, so its peak resident memory (RSS) is its own: the
 figure includes the interpreter, the imports and the data (shown as ``base_rss_mb``, measured before

@@ -40,3 +40,34 @@ def real_classifier_accuracy(X: np.ndarray, y: np.ndarray, S: np.ndarray, s_labe
 
     model = LogisticRegression(max_iter=2000).fit(X, y)
     return float((model.predict(S) == s_labels).mean())
+
+
+def haplotype_blocks(n_per_class: int = 150, blocks: int = 6, block_snps: int = 8, classes: int = 2,
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Genotypes with linkage disequilibrium inside blocks and none across: per block, three random
+    haplotypes whose frequencies differ by population; each genome sums two haplotype draws per block.
+    Rows are class-sorted; dosages int8."""
+    rng = np.random.default_rng(seed)
+    haplotypes = rng.integers(0, 2, size=(blocks, 3, block_snps))
+    frequencies = rng.dirichlet(np.full(3, 0.7), size=(classes, blocks))
+    y = np.repeat(np.arange(classes), n_per_class)
+    X = np.zeros((len(y), blocks * block_snps), dtype=np.int8)
+    for row, c in enumerate(y):
+        for b in range(blocks):
+            pair = rng.choice(3, size=2, p=frequencies[c, b])
+            X[row, b * block_snps:(b + 1) * block_snps] = haplotypes[b, pair].sum(axis=0)
+    return X, y
+
+
+def within_block_ld(X: np.ndarray, y: np.ndarray, block_snps: int) -> float:
+    """Mean r² between SNPs of the same block, within each class (SNPs constant in a class skipped)."""
+    values = []
+    for c in np.unique(y):
+        rows = X[y == c].astype(np.float64)
+        for start in range(0, X.shape[1], block_snps):
+            block = rows[:, start:start + block_snps]
+            block = block[:, block.std(axis=0) > 0]
+            if block.shape[1] > 1:
+                r = np.corrcoef(block.T)
+                values.append(np.mean(r[np.triu_indices_from(r, k=1)] ** 2))
+    return float(np.mean(values))

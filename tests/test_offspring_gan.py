@@ -13,6 +13,7 @@ from generator_fixtures import haplotype_blocks, real_classifier_accuracy  # noq
 from benchmark.conformance import check_generator  # noqa: E402
 from benchmark.dataset import DatasetMeta  # noqa: E402
 from generators.baselines import UniformGenerator  # noqa: E402
+from generators.hybridizer import block_bounds  # noqa: E402
 from generators.nn.genotype import GenotypeChannels  # noqa: E402
 from generators.nn.genotype_conv import Dropout, OffspringDiscriminator, OffspringGenerator  # noqa: E402
 from generators.offspring_gan import PPOGAN, OffspringGAN  # noqa: E402
@@ -144,12 +145,16 @@ def test_fit_clips_kernels_and_is_deterministic():
     np.testing.assert_array_equal(S, again)
 
 
-def test_post_hybridize_returns_the_requested_labels():
+def test_post_hybridize_recombines_few_generated_parents():
+    """n rows of a label come from ceil(n / 4) generated parents: no block holds more distinct segments."""
     X, y, meta = biased_populations()
     generator = OffspringGAN(budget="smoke", seed=0, **TINY, post_hybridize=True).fit(X, y, meta)
     labels = np.array([0] * 9 + [2] * 4)
     S = generator.sample(labels)
     assert S.shape == (13, X.shape[1]) and S.dtype == np.int8
+    for rows, parents in ((S[:9], 3), (S[9:], 1)):
+        for start, stop in block_bounds(X.shape[1], generator.block_snps):
+            assert len({segment.tobytes() for segment in rows[:, start:stop]}) <= parents
 
 
 def class_frequency_correlation(X: np.ndarray, y: np.ndarray, S: np.ndarray) -> float:

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "omics_benchmark.generators"
 BUILTIN_MODULES = ("generators.baselines", "generators.wgan_gp", "generators.attgan", "generators.gmda",
-                   "generators.offspring_gan", "generators.mendelian")
+                   "generators.offspring_gan", "generators.mendelian", "generators.ctgan",
+                   "generators.tvae")
 PRIVACY_CONTROLS = frozenset({"copy-train"})  # shown in leaderboards, never ranked
 
 _GENERATORS: dict[str, type[Generator]] = {}

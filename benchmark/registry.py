@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "omics_benchmark.generators"
 BUILTIN_MODULES = ("generators.baselines", "generators.wgan_gp", "generators.attgan", "generators.gmda",
                    "generators.offspring_gan", "generators.mendelian", "generators.ctgan",
-                   "generators.tvae")
+                   "generators.tvae", "generators.tabddpm", "generators.latent_diffusion")
 PRIVACY_CONTROLS = frozenset({"copy-train"})  # shown in leaderboards, never ranked
 
 _GENERATORS: dict[str, type[Generator]] = {}

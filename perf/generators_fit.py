@@ -6,6 +6,8 @@
     python perf/generators_fit.py --modality genotype --rows 2500 --genes 5000 --generators
                                   offspring-gan,ppo-gan,mendelian --hparam steps=50   (genotypes, one line)
     python perf/generators_fit.py --generators ctgan,tvae --hparam steps=100 --normalisation-columns 50
+    python perf/generators_fit.py --generators tabddpm,latent-diffusion            (diffusion, 10,000 x 1,000)
+    python perf/generators_fit.py --modality genotype --rows 2500 --genes 5000 --generators latent-diffusion
 
 Each generator runs in a fresh Python process, so its peak resident memory (RSS) is its own: the
 figure includes the interpreter, the imports and the data (shown as ``base_rss_mb``, measured before

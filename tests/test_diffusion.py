@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from generators.baselines import MarginalsGenerator
 from generators.latent_diffusion import LatentDiffusion, input_scale
 from generators.nn.denoisers import ResidualMLPDenoiser, TabDDPMDenoiser, sinusoidal_embedding
 from generators.nn.diffusion import GaussianDiffusion, cosine_betas, guided, linear_betas, respaced_timesteps
@@ -152,11 +153,7 @@ def test_tabddpm_learns_within_class_gene_modules():
     synthetic = model.sample(y)
     assert np.isfinite(synthetic).all() and synthetic.dtype == np.float32
     score = within_class_corr_score(X, y, synthetic, y)
-    rng = np.random.default_rng(0)
-    marginals = np.empty_like(X)
-    for c in (0, 1):  # each gene resampled independently within its class: exact marginals, no dependence
-        rows = np.flatnonzero(y == c)
-        marginals[rows] = np.take_along_axis(X[rows], rng.integers(0, len(rows), (len(rows), X.shape[1])), axis=0)
+    marginals = MarginalsGenerator(seed=0).fit(X, y, meta).sample(y)  # exact per-class marginals, no dependence
     baseline = within_class_corr_score(X, y, marginals, y)
     assert score > 0.6 and score > baseline + 0.4, (score, baseline)
     assert model.derived_hparams["quantiles"] == 10

@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmark run|publish|list|data|check-generator``."""
+"""Command line: ``python -m benchmark run|score|publish|list|data|check-generator``."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from benchmark.errors import BenchmarkError, ConfigError, Terminated
 
 DEFAULT_DATASET = "pbmc68k"
 PLUGIN_ENV = "OMICS_BENCHMARK_PLUGINS"
+SYNTHCITY_ENV = "OMICS_BENCHMARK_SYNTHCITY_PYTHON"
 
 if TYPE_CHECKING:
-    from benchmark.runner import LoadOptions
+    from benchmark.run.config import LoadOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, default=3, help="generator seeds 0..N-1 (default 3)")
     run.add_argument("--budget", choices=("smoke", "default", "paper"), default="default",
                      help="training budget: smoke (seconds, CI), default (CPU minutes), paper (published settings)")
-    run.add_argument("--jobs", type=int, default=1, help="jobs run at once, each in its own process (default 1)")
+    run.add_argument("--jobs", type=int, default=1, help="jobs run at once, each in its own process (default 1; "
+                                                         "with --executor dask, the LocalCluster's workers)")
+    run.add_argument("--executor", choices=("local", "dask"), default="local",
+                     help="local: job processes on this machine (default); dask: jobs on a Dask cluster, a "
+                          "LocalCluster of --jobs workers or --scheduler's (pip install -e .[dask]; docs/cluster.md)")
+    run.add_argument("--scheduler", default=None, metavar="ADDR",
+                     help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
+    run.add_argument("--save-synthetic", action="store_true",
+                     help="keep each job's synthetic rows and labels beside its record (seed-<k>.synthetic.npz)")
     run.add_argument("--timeout", type=float, default=None, metavar="S",
                      help="seconds per job before it is killed and recorded as timeout "
                           "(default: 900 smoke, 21600 default, none paper)")
@@ -52,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="neighbours for precision/recall and for density/coverage (default 3,5; at most 10)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_hparam_option(run)
+    add_synthcity_option(run)
     protocol = run.add_argument_group("protocols")
     protocol.add_argument("--protocol", choices=("standard", "biased", "small-n"), default="standard",
                           help="standard (default); biased: chosen classes cut to a fraction of their train rows "
@@ -69,6 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
                           "most variable genes over all samples of the classes the split keeps")
     add_file_options(run)
     add_plugin_option(run)
+
+    score = commands.add_parser("score", help="score a synthetic dataset made elsewhere against a dataset's split "
+                                              "and store it as an external record")
+    score.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset card id or file (default {DEFAULT_DATASET})")
+    score.add_argument("--synthetic", required=True, type=Path, metavar="FILE",
+                       help="synthetic rows with a label column: .npz, .csv, .tsv, .parquet or .h5ad (docs/scoring.md)")
+    score.add_argument("--name", default=None, help="leaderboard row name (default: the file's name)")
+    score.add_argument("--results", type=Path, default=Path("results"), help="results folder (default ./results)")
+    score.add_argument("--split-seed", type=int, default=0, help="seed of the train/holdout/test split (default 0)")
+    score.add_argument("--budget", choices=("smoke", "default", "paper"), default="default",
+                       help="which results folder (and dataset size) the file is scored for (default: default)")
+    score.add_argument("--metrics", default="all", metavar="A,B", help="metrics or families to compute (default all)")
+    score.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_file_options(score)
 
     publish = commands.add_parser("publish", help="write leaderboards/<dataset>.md and figures from records")
     publish.add_argument("--dataset", default=None, help="dataset folder under --results (default: all)")
@@ -96,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("name")
     check.add_argument("--budget", choices=("smoke", "default", "paper"), default="smoke")
     add_hparam_option(check)
+    add_synthcity_option(check)
     add_plugin_option(check)
     return parser
 
@@ -129,6 +154,12 @@ def add_hparam_option(parser: argparse.ArgumentParser) -> None:
                              "and leaderboard row, e.g. 'wgan-gp [steps=8000]'")
 
 
+def add_synthcity_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--synthcity-python", default=None, metavar="PATH",
+                        help=f"Python interpreter of an environment with synthcity, for --generators synthcity:NAME "
+                             f"(also ${SYNTHCITY_ENV}; docs/external.md)")
+
+
 def add_plugin_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugin", action="append", default=[], metavar="FILE",
                         help=f"Python file registering generators (repeatable; also ${PLUGIN_ENV}, {os.pathsep}-separated)")
@@ -147,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s: %(message)s", stream=sys.stderr)
     try:
+        if getattr(args, "synthcity_python", None):
+            os.environ[SYNTHCITY_ENV] = args.synthcity_python  # read by benchmark.run.external
         if hasattr(args, "plugin"):
             load_plugins(args.plugin)
         return COMMANDS[args.command](args)
@@ -167,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def command_run(args: argparse.Namespace) -> int:
     from benchmark.protocols import ProtocolConfig
-    from benchmark.runner import RunConfig, run, sigterm_stops_the_run
+    from benchmark.run.config import RunConfig
+    from benchmark.run.runner import run, sigterm_stops_the_run
 
     config = RunConfig(
         dataset=args.dataset, generators=args.generators, seeds=args.seeds, budget=args.budget, jobs=args.jobs,
@@ -177,6 +211,7 @@ def command_run(args: argparse.Namespace) -> int:
         metrics=None if args.metrics.strip() == "all" else tuple(split_list(args.metrics)),
         knn_k=knn_pair(args.knn_k),
         hparams=tuple(args.hparam),
+        executor=args.executor, scheduler=args.scheduler, save_synthetic=args.save_synthetic,
         load=load_options(args, params={"genes": args.genes} if args.genes else None),
         protocol=ProtocolConfig(
             name=args.protocol, biased_labels=tuple(split_list(args.biased_labels)),
@@ -198,7 +233,7 @@ def command_run(args: argparse.Namespace) -> int:
 
 def load_options(args: argparse.Namespace, params: dict | None = None) -> LoadOptions:
     """How to read the dataset, from the file options of ``add_file_options``."""
-    from benchmark.runner import LoadOptions
+    from benchmark.run.config import LoadOptions
 
     return LoadOptions(label_column=args.label_column, labels_file=args.labels_file, layer=args.layer,
                        modality=args.modality, orientation=args.orientation, id_column=args.id_column,
@@ -255,6 +290,12 @@ def int_list(text: str, option: str) -> list[int]:
         return [int(part) for part in split_list(text)]
     except ValueError:
         raise ConfigError(f"{option} takes comma-separated integers, got {text!r}") from None
+
+
+def command_score(args: argparse.Namespace) -> int:
+    from benchmark.run.score import command_score as score_file
+
+    return score_file(args)
 
 
 def command_publish(args: argparse.Namespace) -> int:
@@ -326,6 +367,7 @@ def first_line(text: str | None) -> str:
 
 COMMANDS = {
     "run": command_run,
+    "score": command_score,
     "publish": command_publish,
     "list": command_list,
     "data": command_data,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from benchmark.cards import get_card
 
 if TYPE_CHECKING:
-    from benchmark.runner import LoadOptions
+    from benchmark.run.config import LoadOptions
 
 
 def describe_dataset(spec: str, options: LoadOptions | None = None) -> str:

@@ -46,8 +46,8 @@ def factor_data(seed: int, n_train: int = 200, p: int = 1000, classes: int = 4, 
 
 
 def real_data(dataset: str, split_seed: int):
-    from benchmark.prepared import prepare
-    from benchmark.runner import RunConfig
+    from benchmark.run.config import RunConfig
+    from benchmark.run.prepared import prepare
 
     with tempfile.TemporaryDirectory() as tmp:
         config = RunConfig(dataset=dataset, results_dir=Path(tmp), split_seed=split_seed, progress=False,

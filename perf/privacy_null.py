@@ -41,8 +41,8 @@ def global_share(draw: Draw) -> tuple[float, float]:
 
 
 def measure(dataset: str, draws: int) -> None:
-    from benchmark.prepared import prepare
-    from benchmark.runner import RunConfig
+    from benchmark.run.config import RunConfig
+    from benchmark.run.prepared import prepare
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()

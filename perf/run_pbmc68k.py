@@ -15,8 +15,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from benchmark.prepared import prepare
-from benchmark.runner import RunConfig, run
+from benchmark.run.config import RunConfig
+from benchmark.run.prepared import prepare
+from benchmark.run.runner import run
 from benchmark.store import iter_records
 
 

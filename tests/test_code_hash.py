@@ -12,7 +12,8 @@ from conftest import ROOT
 from benchmark import code_hash
 from benchmark.code_hash import code_block, module_closure_hash, stale_records
 from benchmark.registry import get_generator, load_plugin_file
-from benchmark.runner import LoadOptions, RunConfig, run
+from benchmark.run.config import LoadOptions, RunConfig
+from benchmark.run.runner import run
 from benchmark.store import read_record
 
 

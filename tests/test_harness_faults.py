@@ -28,7 +28,8 @@ from benchmark.data import load_dataset
 from benchmark.errors import DataError
 from benchmark.leaderboard import md_text, publish
 from benchmark.projection import MIN_BIN_COUNT
-from benchmark.runner import LoadOptions, RunConfig, run
+from benchmark.run.config import LoadOptions, RunConfig
+from benchmark.run.runner import run
 from benchmark.store import (
     cap_text,
     dataset_folder,
@@ -157,7 +158,7 @@ def test_bad_record_files_are_reported_and_redone_by_run(tiny_csv, tmp_path, cap
     paths[2].write_text(json.dumps(record), encoding="utf-8")
     stale = paths[0].parent / f".seed-0.json.999999999-{socket.gethostname()}.0badc0de.tmp"
     stale.write_text("half a record")
-    with caplog.at_level(logging.WARNING, logger="benchmark.runner"):
+    with caplog.at_level(logging.WARNING, logger="benchmark.run.runner"):
         again = run(config)
     assert sorted(again.done) == [f"{folder}/marginals/seed-{k}" for k in range(3)]
     redone = [r.getMessage() for r in caplog.records if r.getMessage().startswith("redoing ")]
@@ -320,7 +321,7 @@ def test_a_full_disk_stops_the_run_and_kills_running_jobs(tiny_csv, tmp_path, mo
         assert wait_for(pid_file.exists, 30)  # the hanging job is running when the write fails
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr("benchmark.runner.write_record", disk_full)
+    monkeypatch.setattr("benchmark.run.runner.write_record", disk_full)
     code = main(["run", "--dataset", str(tiny_csv), "--generators", "marginals,hang-full-disk", "--jobs", "2",
                  "--seeds", "1", "--budget", "smoke", "--results", str(tmp_path), "--no-progress", "--metrics",
                  "exact_match", "--plugin", str(plugin)])

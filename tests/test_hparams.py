@@ -25,9 +25,10 @@ from benchmark.hparams import (
     render_overrides,
     variant_name,
 )
-from benchmark.jobs import Job, Messages, generate
 from benchmark.registry import load_plugin_file
-from benchmark.runner import LoadOptions, RunConfig, is_done, make_job, run
+from benchmark.run.config import Job, LoadOptions, RunConfig
+from benchmark.run.jobs import Messages, generate
+from benchmark.run.runner import is_done, make_job, run
 from benchmark.store import iter_records, load_record, read_record, record_path, safe_name, schema_problem
 
 STEPPER = str(ROOT / "tests" / "plugins" / "stepper.py")
@@ -276,7 +277,7 @@ def test_a_report_that_cannot_be_sent_does_not_break_the_fit():
 
 @pytest.fixture(scope="module")
 def prepared(blob_csv, tmp_path_factory):
-    from benchmark.prepared import prepare
+    from benchmark.run.prepared import prepare
 
     load_plugin_file(STEPPER)
     config = RunConfig(dataset=str(blob_csv), generators="stepper", seeds=1, progress=False, metrics=LIGHT,
@@ -363,7 +364,7 @@ def test_the_schema_accepts_the_new_fields_and_checks_their_types():
 
 
 def test_a_bad_training_block_is_kept_out_of_the_record_not_the_record_lost():
-    from benchmark.jobs import fit_results
+    from benchmark.run.jobs import fit_results
 
     compute = {}
     model = SimpleNamespace(training={"stopped_early": "maybe"}, derived_hparams={"n": np.arange(2), "x": {1: 2.5}})

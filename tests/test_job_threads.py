@@ -2,7 +2,7 @@
 
 import os
 
-from benchmark.jobs import limit_threads
+from benchmark.run.jobs import limit_threads
 
 
 def test_limit_threads_sets_torch_and_openmp(monkeypatch):
@@ -20,7 +20,8 @@ def test_limit_threads_sets_torch_and_openmp(monkeypatch):
 def test_parallel_jobs_split_the_cores(tmp_path, monkeypatch):
     from test_hparams import fake_data
 
-    from benchmark.runner import RunConfig, make_job
+    from benchmark.run.config import RunConfig
+    from benchmark.run.runner import make_job
 
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     alone = make_job(RunConfig(generators="gaussian", results_dir=tmp_path), fake_data(), "gaussian", 0)

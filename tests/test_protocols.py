@@ -7,7 +7,8 @@ from conftest import blob_table
 
 from benchmark.errors import ConfigError
 from benchmark.protocols import Part, ProtocolConfig, biased_view, small_n_view, stratified_rows
-from benchmark.runner import LoadOptions, RunConfig, run
+from benchmark.run.config import LoadOptions, RunConfig
+from benchmark.run.runner import run
 from benchmark.store import iter_records
 
 NAMES = ("a", "b", "c", "d")

@@ -15,7 +15,7 @@ def no_data_preparation(monkeypatch):
     def refuse(config):
         raise AssertionError("the data were prepared before the names were checked")
 
-    monkeypatch.setattr("benchmark.runner.prepare", refuse)
+    monkeypatch.setattr("benchmark.run.runner.prepare", refuse)
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [
@@ -31,7 +31,7 @@ def test_misspelt_names_fail_before_the_data_are_prepared(no_data_preparation, t
 
 
 def test_reference_scoring_shows_a_progress_bar(capsys):
-    from benchmark.prepared import reference_with_progress
+    from benchmark.run.prepared import reference_with_progress
 
     class Context:
         def reference(self, progress):

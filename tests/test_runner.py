@@ -7,7 +7,8 @@ import pytest
 from conftest import ROOT, blob_table
 
 from benchmark.cli import main
-from benchmark.runner import LoadOptions, RunConfig, run
+from benchmark.run.config import LoadOptions, RunConfig
+from benchmark.run.runner import run
 from benchmark.store import iter_records, read_record
 
 FAULTY = str(ROOT / "tests" / "plugins" / "faulty.py")

@@ -9,7 +9,8 @@ import pytest
 from conftest import ROOT
 
 from benchmark.leaderboard import Board, publish
-from benchmark.runner import RunConfig, run
+from benchmark.run.config import RunConfig
+from benchmark.run.runner import run
 from benchmark.store import iter_records
 from benchmark.verdict import MATERIAL, Z_SIGNIFICANT, privacy_verdict, score_evidence
 

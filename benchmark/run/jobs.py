@@ -12,20 +12,18 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from benchmark.errors import GeneratorError
-from benchmark.hparams import json_safe, variant_name
+from benchmark.hparams import json_safe
 from benchmark.registry import get_generator, load_plugin_file
+from benchmark.run.config import Job
+from benchmark.run.prepared import PreparedData
 from benchmark.store import cap_text, training_problem
 from benchmark.validation import check_output
-
-if TYPE_CHECKING:
-    from benchmark.prepared import PreparedData
 
 PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 ORPHANED_EXIT_CODE = 70  # a job whose coordinator is gone
@@ -33,37 +31,6 @@ PHASE_INTERVAL_S = 0.25  # a generator's phase texts reach the runner at most th
 MAX_PHASE_CHARS = 120
 STOP_FRACTION = 0.8  # a generator's fit stops at this share of the job's time limit (sampling and scoring follow)
 MAX_LAUNCH_S = 600.0  # a longer gap between launch and start means the two clocks differ
-
-
-@dataclass(frozen=True)
-class Job:
-    generator: str
-    seed: int
-    budget: str
-    device: str
-    hparams: dict[str, Any]
-    config_hash: str
-    path: Path
-    memory_limit_gb: float | None = None
-    plugins: tuple[str, ...] = ()  # plugin files the job process must load
-    overrides: dict[str, Any] = field(default_factory=dict)  # --hparam values (already in hparams)
-    time_limit_s: float | None = None  # the run's time limit per job; None: no limit
-    threads: int | None = None  # compute threads of the job process (cores shared among parallel jobs)
-
-    @property
-    def variant(self) -> str:
-        """The generator's name with its overrides, e.g. ``wgan-gp [steps=8000]``: its leaderboard row."""
-        return variant_name(self.generator, self.overrides)
-
-    @property
-    def label(self) -> str:
-        return f"{self.variant}/seed-{self.seed}"
-
-
-@dataclass(frozen=True)
-class JobOutcome:
-    job: Job
-    record: dict[str, Any]
 
 
 def run_job_in_process(job: Job, data: PreparedData, channel: Any, lifeline: Any,
@@ -79,6 +46,8 @@ def run_job_in_process(job: Job, data: PreparedData, channel: Any, lifeline: Any
     started = time.monotonic()
     if launched is not None and 0 <= started - launched <= MAX_LAUNCH_S:
         started = launched
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)  # its own process group: ending the job ends the commands it started too
     tie_to_coordinator(lifeline)
     if job.threads:
         limit_threads(job.threads)
@@ -216,6 +185,8 @@ def exit_when_closed(lifeline: Any) -> None:
     """Block until the coordinator closes its end of ``lifeline`` (or dies), then end the process at once."""
     with contextlib.suppress(EOFError, OSError):
         lifeline.recv_bytes()
+    if os.getpgid(0) == os.getpid():  # this job leads its group: end the commands it started (then itself)
+        os.killpg(0, signal.SIGKILL)
     os._exit(ORPHANED_EXIT_CODE)
 
 

@@ -21,8 +21,7 @@ from benchmark.splits import Split, canonical_json, get_split, sha256_hex
 from benchmark.store import dataset_folder, write_json_atomic
 
 if TYPE_CHECKING:
-    from benchmark.jobs import Job
-    from benchmark.runner import RunConfig
+    from benchmark.run.config import Job, RunConfig
 
 log = logging.getLogger(__name__)
 

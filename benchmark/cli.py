@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmark.errors import BenchmarkError, ConfigError, Terminated
+from benchmark.registry import SYNTHCITY_ENV
 
 DEFAULT_DATASET = "pbmc68k"
 PLUGIN_ENV = "OMICS_BENCHMARK_PLUGINS"
-SYNTHCITY_ENV = "OMICS_BENCHMARK_SYNTHCITY_PYTHON"
 
 if TYPE_CHECKING:
     from benchmark.run.config import LoadOptions
@@ -84,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
                                               "and store it as an external record")
     score.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset card id or file (default {DEFAULT_DATASET})")
     score.add_argument("--synthetic", required=True, type=Path, metavar="FILE",
-                       help="synthetic rows with a label column: .npz, .csv, .tsv, .parquet or .h5ad (docs/scoring.md)")
-    score.add_argument("--name", default=None, help="leaderboard row name (default: the file's name)")
+                       help="synthetic rows with their labels (column or obs column 'label', or --label-column): "
+                            ".npz, .csv, .tsv, .parquet or .h5ad (docs/scoring.md)")
+    score.add_argument("--name", default=None,
+                       help="leaderboard row name (default: the file's name without its extension)")
     score.add_argument("--results", type=Path, default=Path("results"), help="results folder (default ./results)")
     score.add_argument("--split-seed", type=int, default=0, help="seed of the train/holdout/test split (default 0)")
     score.add_argument("--budget", choices=("smoke", "default", "paper"), default="default",
@@ -174,7 +176,10 @@ def load_plugins(files: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from benchmark.provenance import set_command
+
     args = build_parser().parse_args(argv)
+    set_command(list(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s: %(message)s", stream=sys.stderr)
     try:
@@ -355,7 +360,8 @@ def command_check(args: argparse.Namespace) -> int:
     from benchmark.hparams import overrides_for
     from benchmark.registry import get_generator
 
-    overrides = overrides_for(args.hparam, {args.name: get_generator(args.name)}, args.budget)[args.name]
+    cls = get_generator(args.name)  # external:gen.toml registers its generator under its own name
+    overrides = overrides_for(args.hparam, {cls.name: cls}, args.budget)[cls.name]
     report = check_generator(args.name, budget=args.budget, hparams=overrides)
     print(report.render())
     return 0 if report.passed else 1

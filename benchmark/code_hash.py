@@ -26,8 +26,11 @@ METRIC_SOURCES = ("metrics", "benchmark/protocol_scores.py", "benchmark/protocol
 
 
 def code_block(cls: type) -> dict[str, str]:
-    """The ``code`` block of a record produced by generator class ``cls``."""
-    return {"generator": generator_code_hash(cls), "metrics": metrics_code_hash()}
+    """The ``code`` block of a record produced by generator class ``cls``; an external generator's hash covers
+    its declaration and the files its commands name (``external_code_files``), not the harness's code."""
+    external = getattr(cls, "external_code_files", None)
+    generator = files_hash(external()) if external is not None else generator_code_hash(cls)
+    return {"generator": generator, "metrics": metrics_code_hash()}
 
 
 def generator_code_hash(cls: type) -> str:
@@ -142,7 +145,8 @@ def module_file_in(folder: Path, parts: list[str]) -> Path | None:
 
 def stale_records(results_dir: Path) -> list[tuple[Path, str]]:
     """Records under ``results_dir`` whose generator or metric code differs from this checkout's,
-    as (path, reason); a record without a ``code`` block is stale."""
+    as (path, reason); a record without a ``code`` block is stale. A record of a file scored by ``score``
+    (``generator.external``) has no generator code: only its metric code counts."""
     from benchmark.errors import ConfigError
     from benchmark.registry import get_generator
     from benchmark.store import read_record
@@ -155,17 +159,20 @@ def stale_records(results_dir: Path) -> list[tuple[Path, str]]:
             stale.append((path, "unreadable record"))
             continue
         code = record.get("code") or {}
-        name = str((record.get("generator") or {}).get("name"))
+        generator = record.get("generator") or {}
+        name = str(generator.get("name"))
         if not code:
             stale.append((path, "no code hash (produced before records carried one)"))
             continue
-        try:
-            generator_now = generator_code_hash(get_generator(name))
-        except ConfigError:
-            stale.append((path, f"generator {name!r} is not registered here"))
-            continue
-        changed = [what for what, now in (("generator", generator_now), ("metrics", metrics_now))
-                   if code.get(what) != now]
+        expected = {}
+        if "external" not in generator:
+            try:
+                expected["generator"] = generator_code_hash(get_generator(name))
+            except ConfigError:
+                stale.append((path, f"generator {name!r} is not registered here"))
+                continue
+        expected["metrics"] = metrics_now
+        changed = [what for what, now in expected.items() if code.get(what) != now]
         if changed:
             stale.append((path, f"{' and '.join(changed)} code changed since the record was produced"))
     return stale

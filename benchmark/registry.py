@@ -19,6 +19,8 @@ BUILTIN_MODULES = ("generators.baselines", "generators.wgan_gp", "generators.att
                    "generators.offspring_gan", "generators.mendelian", "generators.ctgan",
                    "generators.tvae", "generators.tabddpm", "generators.latent_diffusion")
 PRIVACY_CONTROLS = frozenset({"copy-train"})  # shown in leaderboards, never ranked
+EXTERNAL_PREFIXES = ("external:", "synthcity:")  # generators declared outside Python (benchmark.run.external)
+SYNTHCITY_ENV = "OMICS_BENCHMARK_SYNTHCITY_PYTHON"  # the synthcity environment's interpreter (--synthcity-python)
 
 _GENERATORS: dict[str, type[Generator]] = {}
 _PLUGIN_ERRORS: dict[str, str] = {}
@@ -75,7 +77,11 @@ def _load_entry_point(entry: EntryPoint) -> None:
 
 
 def load_plugin_file(path: str | Path) -> None:
-    """Import a Python file that registers generators with ``@register_generator``."""
+    """Import a Python file that registers generators with ``@register_generator``, or register the external
+    generator of a source ``external:PATH`` / ``synthcity:PLUGIN@PYTHON`` (what :func:`plugin_files_of` gives)."""
+    if isinstance(path, str) and is_external(path):
+        register_external(path)
+        return
     path = Path(path).resolve()
     if str(path) in _PLUGIN_FILES:
         return
@@ -98,13 +104,37 @@ def load_plugin_file(path: str | Path) -> None:
 
 
 def plugin_files_of(name: str) -> tuple[str, ...]:
-    """The plugin file that registered generator ``name`` (empty for built-in and entry-point
+    """The plugin file that registered generator ``name`` (for an external generator, its self-contained source
+    ``external:/abs/gen.toml`` or ``synthcity:PLUGIN@/abs/python``; empty for built-in and entry-point
     generators): the only plugin file a job of that generator imports."""
     return (_FILE_OF[name],) if name in _FILE_OF else ()
 
 
+def is_external(name: str) -> bool:
+    """Whether ``name`` declares an external generator (``external:PATH``, ``synthcity:PLUGIN[@PYTHON]``)."""
+    return name.startswith(EXTERNAL_PREFIXES)
+
+
+def register_external(source: str) -> type[Generator]:
+    """Register the external generator declared by ``source`` under its own name (once per declaration)."""
+    from benchmark.run.external import external_generator
+
+    import_builtins()
+    cls = external_generator(source)
+    existing = _GENERATORS.get(cls.name)
+    if existing is not None and existing is not cls:
+        taken_by = _FILE_OF.get(cls.name) or f"{existing.__module__}.{existing.__qualname__}"
+        raise ConfigError(f"{source}: the generator name {cls.name!r} is taken by {taken_by}")
+    register_generator(cls)
+    _FILE_OF[cls.name] = cls.spec.source
+    return cls
+
+
 def get_generator(name: str) -> type[Generator]:
-    """The class registered as ``name``; of the entry-point plugins, one named ``name`` is tried first."""
+    """The class registered as ``name``; of the entry-point plugins, one named ``name`` is tried first.
+    ``external:PATH`` and ``synthcity:PLUGIN`` register their generator and return it."""
+    if is_external(name):
+        return register_external(name)
     import_builtins()
     if name not in _GENERATORS:
         for entry in entry_points(group=ENTRY_POINT_GROUP):
@@ -129,16 +159,17 @@ def plugin_errors() -> dict[str, str]:
 
 
 def resolve_generators(spec: str, modality: str) -> list[str]:
-    """Names from ``all`` or a comma list; ``all`` keeps those that support ``modality``."""
+    """Names from ``all`` or a comma list (``external:…``/``synthcity:…`` items give their generator's name);
+    ``all`` keeps those that support ``modality``."""
     if spec.strip() == "all":
         return [name for name, cls in all_generators().items() if modality in cls.modalities]
     names = [part.strip() for part in spec.split(",") if part.strip()]
     if not names:
         raise ConfigError("--generators is empty")
-    for name in names:
-        cls = get_generator(name)
+    classes = [get_generator(name) for name in names]
+    for name, cls in zip(names, classes, strict=True):
         if modality not in cls.modalities:
             raise ConfigError(
                 f"generator {name!r} supports {sorted(cls.modalities)}, not the dataset's modality {modality!r}"
             )
-    return names
+    return [cls.name for cls in classes]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,17 +28,20 @@ def _dense(matrix) -> np.ndarray:
     return np.asarray(matrix, dtype=np.float64)
 
 
-def read_h5ad(path: Path, *, layer: str | None, label_column: str | None) -> Parsed:
-    try:
-        import anndata
-    except ImportError:  # pragma: no cover - dependency of the project
-        raise DataError(f"{path.name}: reading .h5ad files needs the anndata package") from None
+def open_h5ad(path: Path) -> Any:
+    """The AnnData object in ``path``; DataError naming the file when it cannot be read (truncated, not h5ad)."""
+    import anndata
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            adata = anndata.read_h5ad(path)
+            return anndata.read_h5ad(path)
     except Exception as exc:  # h5py/anndata raise many types for a bad file
-        raise DataError(f"{path.name}: cannot read h5ad file ({type(exc).__name__}: {exc})") from None
+        raise DataError(f"{path.name}: cannot read h5ad file, truncated? ({type(exc).__name__}: {exc})") from None
+
+
+def read_h5ad(path: Path, *, layer: str | None, label_column: str | None) -> Parsed:
+    adata = open_h5ad(path)
 
     notes = []
     if layer is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,13 +54,22 @@ def _check_header(path: Path, names: list[str], orientation: str) -> None:
         raise DataError(f"{path.name}: duplicated {what}: {preview(dup)}")
 
 
+def read_parquet(path: Path) -> Any:
+    """A Parquet file as a pandas DataFrame, read by pyarrow itself: after ``pandas.read_parquet`` the
+    interpreter aborts at exit now and then (Arrow threads outlive it, apache/arrow#34314; 9 runs in 30
+    here), which would turn a finished run's exit code into 134."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pandas()
+
+
 def _read_frame(path: Path, kind: str, id_column: str | None, orientation: str):
     """The frame indexed by the id column (ids as str), with the header's original names."""
     import pandas as pd
 
     if kind == "parquet":
         try:
-            frame = pd.read_parquet(path)
+            frame = read_parquet(path)
         except Exception as exc:  # pyarrow raises many types for a bad file
             raise DataError(f"{path.name}: cannot read Parquet file ({type(exc).__name__}: {exc})") from None
         if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:

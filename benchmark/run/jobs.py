@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import resource
 import signal
@@ -19,6 +20,7 @@ import numpy as np
 
 from benchmark.errors import GeneratorError
 from benchmark.hparams import json_safe
+from benchmark.provenance import machine
 from benchmark.registry import get_generator, load_plugin_file
 from benchmark.run.config import Job
 from benchmark.run.prepared import PreparedData
@@ -174,11 +176,23 @@ def tie_to_coordinator(lifeline: Any) -> None:
 
 
 def set_parent_death_signal() -> None:
-    """Linux: ask the kernel to SIGKILL this process when its parent exits."""
+    """Linux: ask the kernel to SIGKILL this process when its parent exits. Once the parent has called it,
+    a child's ``preexec_fn`` may too: it then only calls the C function (nothing is loaded between fork
+    and exec, where another thread's lock could block it)."""
+    prctl = libc_prctl()
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+@functools.lru_cache(maxsize=1)
+def libc_prctl() -> Callable[..., int] | None:
+    """libc's ``prctl`` (Linux), else None."""
     if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
 
 
 def exit_when_closed(lifeline: Any) -> None:
@@ -226,13 +240,16 @@ def generate(job: Job, data: PreparedData, messages: Messages, started: float | 
     except MemoryError:
         derived = fit_results(generator, compute)
         compute.update(peak_memory())
+        compute["machine"] = machine()
         return "record", data.failure_record(job, "failed", f"{phase_of(compute)}: out of memory (MemoryError)", compute,
                                              derived)
     except Exception as exc:
         derived = fit_results(generator, compute)
         compute.update(peak_memory())
+        compute["machine"] = machine()
         return "record", data.failure_record(job, "failed", f"{phase_of(compute)}: {describe(exc)}", compute, derived)
     compute.update(peak_memory())
+    compute["machine"] = machine()
     try:
         synthetic = check_output(job.generator, synthetic, len(wanted), data.meta)
     except GeneratorError as exc:
@@ -261,25 +278,14 @@ def fit_results(generator: Any, compute: dict[str, Any]) -> dict[str, Any]:
 def evaluate_output(job: Job, data: PreparedData, synthetic: np.ndarray, compute: dict[str, Any],
                     derived: dict[str, Any] | None = None) -> dict[str, Any]:
     """Score validated rows with the (warm) metric context of the parent process; returns the record."""
-    wanted = data.train_labels
     start = time.perf_counter()
     try:
-        scores = data.context.evaluate(synthetic, wanted, reference=data.reference)
-        scores["metrics"].update(data.protocol_scores(synthetic, wanted))
-        projection = data.projection(synthetic, wanted)
+        scored = data.score(synthetic, data.train_labels)
     except ValueError as exc:
         return data.failure_record(job, "invalid_output", cap_text(str(exc)), compute, derived)
     compute = {**compute, "eval_s": round(time.perf_counter() - start, 4)}
-    return {
-        **data.base_record(job, derived),
-        "status": "ok",
-        "error": None,
-        "metrics": scores["metrics"],
-        "metric_failures": {name: cap_text(str(text)) for name, text in scores["failures"].items()},
-        "metric_not_applicable": scores["not_applicable"],
-        "compute": compute,
-        "projection": projection,
-    }
+    ran_on = compute.pop("machine", None)
+    return {**data.base_record(job, derived, ran_on), "status": "ok", "error": None, **scored, "compute": compute}
 
 
 def phase_of(compute: dict[str, Any]) -> str:

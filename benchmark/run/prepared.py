@@ -16,9 +16,9 @@ from benchmark.errors import ConfigError
 from benchmark.projection import density_projection, shows_rows
 from benchmark.protocol_scores import protocol_reference_scores, protocol_scores
 from benchmark.protocols import Part, ProtocolView, protocol_views
-from benchmark.provenance import provenance
+from benchmark.provenance import command_line, provenance
 from benchmark.splits import Split, canonical_json, get_split, sha256_hex
-from benchmark.store import dataset_folder, write_json_atomic
+from benchmark.store import cap_text, dataset_folder, write_json_atomic
 
 if TYPE_CHECKING:
     from benchmark.run.config import Job, RunConfig
@@ -42,6 +42,7 @@ class PreparedData:
     reference: dict[str, Any] = field(default_factory=dict)
     protocol_reference: dict[str, float] = field(default_factory=dict)
     code: dict[str, dict[str, str]] = field(default_factory=dict)  # generator -> its record's `code` block
+    command: str | None = None  # the coordinator's command line (jobs may run on other machines)
     _context: Any = None  # metrics.EvalContext, built on first use in each process
 
     @property
@@ -101,9 +102,11 @@ class PreparedData:
             "notes": [str(note) for note in info.get("notes", [])],  # rows or features dropped, values imputed
         }
 
-    def base_record(self, job: Job, derived: dict[str, Any] | None = None) -> dict[str, Any]:
+    def base_record(self, job: Job, derived: dict[str, Any] | None = None,
+                    machine: dict[str, Any] | None = None) -> dict[str, Any]:
         """The blocks every record of ``job`` has; ``derived`` (settings the generator derived from the
-        data during fit) joins the budget settings and overrides in ``generator.hparams``."""
+        data during fit) joins the budget settings and overrides in ``generator.hparams``; ``machine``
+        (what the job process ran on) replaces this process's machine in ``provenance``."""
         return {
             "config_hash": job.config_hash,
             "protocol": self.protocol,
@@ -112,13 +115,27 @@ class PreparedData:
             "generator": {"name": job.generator, "budget": job.budget, "seed": job.seed,
                           "hparams": {**job.hparams, **(derived or {})}, "overrides": dict(job.overrides)},
             "code": self.code_for(job.generator),
-            "provenance": provenance(),
+            "provenance": {**provenance(), "command": self.command, **(machine or {})},
         }
 
     def failure_record(self, job: Job, status: str, error: str, compute: dict | None = None,
                        derived: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {**self.base_record(job, derived), "status": status, "error": error, "metrics": {},
-                "metric_failures": {}, "metric_not_applicable": {}, "compute": compute or {}}
+        compute = dict(compute or {})
+        machine = compute.pop("machine", None)
+        return {**self.base_record(job, derived, machine), "status": status, "error": error, "metrics": {},
+                "metric_failures": {}, "metric_not_applicable": {}, "compute": compute}
+
+    def score(self, synthetic: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+        """The scored blocks of an ok record: metrics (with this protocol's own), metric failures and
+        not-applicable notes, and the projection; ValueError when the rows cannot be scored."""
+        scores = self.context.evaluate(synthetic, labels, reference=self.reference)
+        scores["metrics"].update(self.protocol_scores(synthetic, labels))
+        return {
+            "metrics": scores["metrics"],
+            "metric_failures": {name: cap_text(str(text)) for name, text in scores["failures"].items()},
+            "metric_not_applicable": scores["not_applicable"],
+            "projection": self.projection(synthetic, labels),
+        }
 
     def protocol_scores(self, synthetic: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, Any]]:
         """Scores only this protocol has (augmentation gains), each with its real-data reference."""
@@ -192,7 +209,7 @@ def build(dataset: OmicsDataset, split: Split, view: ProtocolView, config: RunCo
         positions=None if dataset.positions is None else tuple(int(p) for p in dataset.positions),
     )
     data = PreparedData(dataset, split, view, meta, folder, metric_names(config.metrics, dataset.modality),
-                        config.knn_k)
+                        config.knn_k, command=command_line())
     key = {"split_hash": split.split_hash, "view": view.info, "metrics": data.metrics, "knn_k": list(data.knn_k)}
     data.reference = cached(Path(config.results_dir) / folder / f"reference-{sha256_hex(canonical_json(key))[:12]}.json",
                             key, lambda: reference_with_progress(data.context, config.progress))
@@ -248,7 +265,7 @@ def cached(path: Path, key: dict[str, Any], compute: Callable[[], dict[str, Any]
     from benchmark import __version__
     from benchmark.code_hash import metrics_code_hash
 
-    key = {**key, "package_version": __version__, "metrics_code": metrics_code_hash()}
+    key = json.loads(json.dumps({**key, "package_version": __version__, "metrics_code": metrics_code_hash()}))
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
         if stored.get("key") == key:

@@ -105,7 +105,7 @@ def check_names(config: RunConfig) -> None:
     are loaded and scored (whether they suit the data's modality is checked once the data are loaded;
     with ``--generators all``, hyperparameters are checked against every registered generator)."""
     every = config.generators.strip() == "all"
-    selected = {} if every else {name.strip(): get_generator(name.strip())
+    selected = {} if every else {get_generator(name.strip()).name: get_generator(name.strip())
                                  for name in config.generators.split(",") if name.strip()}
     if config.hparams:
         overrides_for(config.hparams, all_generators() if every else selected, config.budget)

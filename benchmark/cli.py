@@ -97,7 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_file_options(score)
 
     publish = commands.add_parser("publish", help="write leaderboards/<dataset>.md and figures from records")
-    publish.add_argument("--dataset", default=None, help="dataset folder under --results (default: all)")
+    which = publish.add_mutually_exclusive_group()
+    which.add_argument("--dataset", default=None, help="dataset folder under --results (default: all)")
+    which.add_argument("--all", action="store_true",
+                       help="every dataset folder, plus the index README.md (the default without --dataset)")
     publish.add_argument("--results", type=Path, default=Path("results"), help="results folder (default ./results)")
     publish.add_argument("--out", type=Path, default=Path("results/leaderboards"),
                          help="output folder (default ./results/leaderboards; the committed pages use --out leaderboards)")

@@ -54,26 +54,34 @@ MAX_HEADLINES = 8
 
 
 def publish(results_dir: Path, out_dir: Path, dataset: str | None = None) -> list[Path]:
-    """Write ``out_dir/<folder>.md`` and ``out_dir/figures/<folder>_*.png`` for each dataset folder.
+    """Write ``out_dir/<folder>.md``, ``.csv``, ``.json`` and ``out_dir/figures/<folder>_*.png`` for each
+    dataset folder.
 
-    ``dataset=None`` publishes every dataset folder under ``results_dir``. A dataset id without a
-    protocol (``1kg-chr1``) publishes its standard folder and its protocol variants (``1kg-chr1@biased``);
-    a folder name with ``@`` publishes that folder only. Returns the written paths.
-    Raises :class:`BenchmarkError` when there is nothing to publish.
+    ``dataset=None`` publishes every dataset folder under ``results_dir`` and the index
+    ``out_dir/README.md``. A dataset id without a protocol (``1kg-chr1``) publishes its standard folder and
+    its protocol variants (``1kg-chr1@biased``); a folder name with ``@`` publishes that folder only.
+    Returns the written paths. Raises :class:`BenchmarkError` when there is nothing to publish.
     """
+    from benchmark.publish.index import write_index
+
     results_dir, out_dir = Path(results_dir), Path(out_dir)
     folders = dataset_folders(results_dir)
     if dataset is not None:
         wanted = safe_name(dataset)
         folders = [f for f in folders if f == wanted or ("@" not in wanted and f.startswith(wanted + "@"))]
     written: list[Path] = []
+    boards = []
     for folder in folders:
         records = list(iter_records(results_dir, folder, on_bad=_warn_skipped))
         if records:
-            written.extend(publish_folder(records, folder, out_dir, results_label=results_dir.as_posix()))
+            board = Board.from_records(records, folder)
+            boards.append(board)
+            written.extend(publish_board(board, out_dir, results_label=results_dir.as_posix()))
     if not written:
         what = f"dataset {dataset}" if dataset is not None else "any dataset"
         raise BenchmarkError(f"no records for {what} under {results_dir}")
+    if dataset is None:
+        written.append(write_index(boards, out_dir, results_dir.as_posix()))
     return written
 
 
@@ -84,8 +92,15 @@ def _warn_skipped(path: Path, reason: str) -> None:
 
 def publish_folder(records: Sequence[Mapping[str, Any]], folder: str, out_dir: Path,
                    results_label: str = "results") -> list[Path]:
-    """Publish one dataset folder's records; returns [markdown, figures...]."""
-    board = Board.from_records(records, folder)
+    """Publish one dataset folder's records; returns [markdown, CSV, JSON, figures...]."""
+    return publish_board(Board.from_records(records, folder), out_dir, results_label)
+
+
+def publish_board(board: Board, out_dir: Path, results_label: str = "results") -> list[Path]:
+    """Write one board's page, its CSV and JSON files and its figures; returns [markdown, CSV, JSON, figures...]."""
+    from benchmark.publish.export import write_csv, write_json
+
+    folder = board.folder
     figures_dir = out_dir / "figures"
     figures: dict[str, Path] = {}
     pca = _pca_figure(board, figures_dir / f"{folder}_pca.png")
@@ -98,7 +113,8 @@ def publish_folder(records: Sequence[Mapping[str, Any]], folder: str, out_dir: P
     md_path = out_dir / f"{folder}.md"
     text = render_markdown(board, {k: f"figures/{p.name}" for k, p in figures.items()}, out_dir, results_label)
     md_path.write_text(text, encoding="utf-8")
-    return [md_path, *figures.values()]
+    tables = [write_csv(board, out_dir / f"{folder}.csv"), write_json(board, out_dir / f"{folder}.json")]
+    return [md_path, *tables, *figures.values()]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -143,8 +143,9 @@ def column(rows: dict[str, list[str]], name: str) -> dict[str, str]:
 
 def test_publish_returns_markdown_and_figures(published):
     _, out, paths, md = published
-    assert paths == [out / "toyset.md", out / "figures" / "toyset_pca.png", out / "figures" / "toyset_metrics.png"]
-    for png in paths[1:]:
+    assert paths == [out / "toyset.md", out / "toyset.csv", out / "toyset.json", out / "figures" / "toyset_pca.png",
+                     out / "figures" / "toyset_metrics.png", out / "README.md"]
+    for png in paths[3:5]:
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
         assert f"](figures/{png.name})" in md
@@ -243,7 +244,7 @@ def test_compute_and_provenance(published):
 def test_republishing_is_byte_identical(published):
     root, out, paths, md = published
     again = publish(root, out, dataset=DATASET)
-    assert again == paths
+    assert again == paths[:-1]  # one dataset: no index
     assert (out / "toyset.md").read_text(encoding="utf-8") == md
     second = out.parent / (out.name + "-again")
     publish(root, second)
@@ -291,7 +292,7 @@ def test_all_failed_and_missing_projection(tmp_path):
     for seed in range(2):
         write_record(record_path(tmp_path, DATASET, "broken", seed), make_record("broken", seed, status="timeout"))
     paths = publish(tmp_path, tmp_path / "out")
-    assert [p.name for p in paths] == ["toyset.md"]
+    assert [p.name for p in paths] == ["toyset.md", "toyset.csv", "toyset.json", "README.md"]
     md = paths[0].read_text(encoding="utf-8")
     assert "nothing is ranked" in md and "no ok seed" in md and "No projection in the records" in md
     assert table_rows(section(md, "Failures"))["broken"] == ["1", "timeout", "RuntimeError: CUDA out of memory \\| layer 3"]

@@ -64,8 +64,9 @@ def test_run_ends_with_the_leaders_and_publish_writes_under_results(tmp_path, mo
     out = capsys.readouterr().out
     assert "leaders" in out and "fidelity" in out and "privacy: pass" in out
     assert main(["publish"]) == 0
-    pages = list((tmp_path / "results" / "leaderboards").glob("*.md"))
+    pages = [p for p in (tmp_path / "results" / "leaderboards").glob("*.md") if p.name != "README.md"]
     assert len(pages) == 1 and not (tmp_path / "leaderboards").exists()
+    assert (tmp_path / "results" / "leaderboards" / "README.md").is_file()  # the index of every page
     assert "--out results/leaderboards`" in pages[0].read_text(encoding="utf-8")
 
 

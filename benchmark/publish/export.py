@@ -1,0 +1,120 @@
+"""Machine-readable leaderboards: ``<folder>.csv`` (one row per generator x seed x score) and
+``<folder>.json`` (the page's ranking and summaries), for analysis in pandas. Deterministic: the same
+records give byte-identical files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from benchmark.ranking import UNRANKED_FAMILIES
+from benchmark.store import is_finite_number
+
+if TYPE_CHECKING:
+    from benchmark.leaderboard import Board, GeneratorRows
+
+CSV_COLUMNS = ("dataset", "protocol", "generator", "base_generator", "seed", "status", "family", "score",
+               "direction", "target", "value", "reference", "ranked", "external")
+COMPUTE_KEYS = ("fit_s", "sample_s", "eval_s", "peak_rss_mb", "n_params")
+
+
+def write_csv(board: Board, path: Path) -> Path:
+    """Every score of every record, with its real-holdout reference, direction and family (long format); a
+    record that is not ok gives one row with its status and no score."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for g in sorted(board.generators.values(), key=lambda g: g.name):
+        for record in g.records:
+            writer.writerows(_csv_rows(board, g, record))
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def _csv_rows(board: Board, g: GeneratorRows, record: Mapping[str, Any]) -> list[list[Any]]:
+    seed = (record.get("generator") or {}).get("seed")
+    status = record.get("status")
+    external = "yes" if g.external is not None else ""
+    head = [board.dataset_id, board.protocol, g.name, g.base, seed, status]
+    if status != "ok":
+        return [[*head, "", "", "", "", "", "", "", external]]
+    rows = []
+    for name, entry in sorted((record.get("metrics") or {}).items()):
+        if not isinstance(entry, Mapping):
+            continue
+        spec = board.specs.get(name)
+        ranked = "yes" if spec is not None and spec.rankable and spec.family not in UNRANKED_FAMILIES else ""
+        rows.append([*head, entry.get("family", ""), name, entry.get("direction", ""), _number(entry.get("target")),
+                     _number(entry.get("value")), _number(entry.get("reference")), ranked, external])
+    return rows
+
+
+def _number(value: Any) -> str:
+    """A finite number as Python's shortest round-trip text; anything else as an empty cell."""
+    return repr(float(value)) if is_finite_number(value) else ""
+
+
+def write_json(board: Board, path: Path) -> Path:
+    """The page's content as data: scores (direction, family, reference), each generator's rank, family ranks,
+    privacy verdict, per-score mean/sd/n over ok seeds and compute summary."""
+    summary = {
+        "dataset": board.dataset_id,
+        "folder": board.folder,
+        "protocol": board.protocol,
+        "records": len(board.records),
+        "records_ok": sum(1 for r in board.records if r.get("status") == "ok"),
+        "ranked_families": [f for f in board.ranking.family_ranks if f not in UNRANKED_FAMILIES],
+        "scores": {name: {"family": s.family, "direction": s.direction, "target": _finite(s.target),
+                          "reference": _finite(s.reference), "ranked": s.rankable and s.family not in UNRANKED_FAMILIES}
+                   for name, s in sorted(board.specs.items())},
+        "generators": [_generator_summary(board, g) for g in board.display_order()],
+    }
+    path.write_text(json.dumps(summary, indent=1, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _generator_summary(board: Board, g: GeneratorRows) -> dict[str, Any]:
+    ranking = board.ranking
+    verdict = board.verdicts.get(g.name)
+    scores = {}
+    for name in sorted(board.specs):
+        values = g.values(name)
+        if values:
+            mean = sum(values) / len(values)
+            sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
+            scores[name] = {"mean": mean, "sd": sd, "n": len(values)}
+    return {
+        "name": g.name,
+        "base": g.base,
+        "control": g.is_control,
+        "external": g.external,
+        "position": ranking.position.get(g.name),
+        "overall_rank": _finite(ranking.overall.get(g.name)),
+        "family_ranks": {f: _finite(r.get(g.name)) for f, r in ranking.family_ranks.items() if g.name in r},
+        "privacy_verdict": verdict.label if verdict is not None else None,
+        "seeds": sorted(int((r.get("generator") or {}).get("seed", -1)) for r in g.records),
+        "seeds_ok": len(g.ok),
+        "failures": {str((r.get("generator") or {}).get("seed")): {"status": r.get("status"), "error": r.get("error")}
+                     for r in g.records if r.get("status") != "ok"},
+        "scores": scores,
+        "compute": _compute_summary(g),
+    }
+
+
+def _compute_summary(g: GeneratorRows) -> dict[str, float]:
+    """Mean of each compute figure over ok seeds (peak memory: the largest)."""
+    out = {}
+    for key in COMPUTE_KEYS:
+        values = [float(v) for r in g.ok if is_finite_number(v := (r.get("compute") or {}).get(key))]
+        if values:
+            out[key] = max(values) if key == "peak_rss_mb" else sum(values) / len(values)
+    return out
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if is_finite_number(value) else None

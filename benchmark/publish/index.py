@@ -1,0 +1,62 @@
+"""``<out>/README.md``: every published dataset and protocol with its leader per family and its files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from benchmark.ranking import UNRANKED_FAMILIES, family_sort_key
+
+if TYPE_CHECKING:
+    from benchmark.leaderboard import Board
+
+
+def write_index(boards: Sequence[Board], out_dir: Path, results_label: str) -> Path:
+    """The index page of ``boards`` (every dataset folder published together), sorted by folder name."""
+    from benchmark.leaderboard import Markdown, _table, md_code, md_text
+
+    boards = sorted(boards, key=lambda b: b.folder)
+    families = sorted({f for b in boards for f in b.ranking.family_ranks if f not in UNRANKED_FAMILIES},
+                      key=family_sort_key)
+    rows = []
+    for board in boards:
+        link = quote(board.folder)
+        card = board.card
+        size = f"{card.get('n', '—')} × {card.get('p', '—')}"
+        rows.append([Markdown(f"[{md_text(board.dataset_id)}]({link}.md)"), board.protocol,
+                     card.get("modality", "—"), size, len(board.generators),
+                     *[_leader(board, f) for f in families], _overall_leader(board),
+                     Markdown(f"[CSV]({link}.csv) · [JSON]({link}.json)")])
+    lines = [
+        "# Leaderboards",
+        "",
+        "One page per dataset and protocol. A family's leader has the best (lowest) mean rank over the "
+        "family's scores among generators whose privacy verdict is not leak (leaks are ranked after all "
+        "others; privacy controls are never ranked). How to read a page: "
+        "[docs/leaderboard.md](../docs/leaderboard.md).",
+        "",
+        _table(["dataset", "protocol", "modality", "n × p", "generators", *families, "overall", "data"], rows),
+        "",
+        "Re-publish every page, this index and the CSV/JSON files: "
+        + md_code(f"python -m benchmark publish --all --results {results_label} --out {out_dir.as_posix()}"),
+        "",
+    ]
+    path = out_dir / "README.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _leader(board: Board, family: str) -> str:
+    """The generator(s) with the best rank of ``family`` on ``board``, or a dash."""
+    ranks = {g: r for g, r in (board.ranking.family_ranks.get(family) or {}).items()
+             if g not in board.ranking.demoted}  # a generator that leaks its training rows leads nothing
+    if not ranks:
+        return "—"
+    best = min(ranks.values())
+    return ", ".join(sorted(g for g, r in ranks.items() if r == best))
+
+
+def _overall_leader(board: Board) -> str:
+    return board.ranking.order[0] if board.ranking.order else "—"

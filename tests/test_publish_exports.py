@@ -1,0 +1,77 @@
+"""What publish writes besides the page: the long CSV, the JSON summary and the index of every leaderboard."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pandas as pd
+import pytest
+from test_leaderboard import DATASET, SCORES, VALUES, write_results
+
+from benchmark.cli import main
+from benchmark.leaderboard import publish
+
+
+def test_the_csv_has_one_row_per_generator_seed_and_score(tmp_path):
+    out = tmp_path / "out"
+    publish(write_results(tmp_path / "results"), out)
+    frame = pd.read_csv(out / f"{DATASET}.csv", keep_default_na=False)
+    ok = frame[frame["status"] == "ok"]
+    expected = sum(1 for g, scores in VALUES.items() for seed in range(3) if not (g == "wgan" and seed == 2)
+                   for values in scores.values() if values[seed] is not None)
+    assert len(ok) == expected
+    [failed] = frame[frame["status"] == "failed"].itertuples()
+    assert (failed.generator, failed.seed, failed.score, failed.value) == ("wgan", 2, "", "")
+    row = ok[(ok.generator == "gaussian") & (ok.seed == 1) & (ok.score == "precision")].iloc[0]
+    assert (float(row.value), float(row.reference), row.direction, row.family) == (2.0, 0.6, "higher", "fidelity")
+    assert set(ok[ok.score == "mia_auc"]["ranked"]) == {""} and set(ok[ok.score == "fd"]["ranked"]) == {"yes"}
+    target = ok[ok.score == "detect_auc"]["target"].astype(float)
+    assert set(target) == {SCORES["detect_auc"][2]}
+
+
+def test_the_json_summary_holds_the_ranking_and_the_seed_statistics(tmp_path):
+    out = tmp_path / "out"
+    publish(write_results(tmp_path / "results"), out)
+    summary = json.loads((out / f"{DATASET}.json").read_text(encoding="utf-8"))
+    generators = {g["name"]: g for g in summary["generators"]}
+    assert [g["name"] for g in summary["generators"]][:3] == ["marginals", "gaussian", "wgan"]
+    assert generators["marginals"]["position"] == 1 and generators["copy-train"]["position"] is None
+    assert generators["copy-train"]["control"] is True
+    assert generators["gaussian"]["family_ranks"]["fidelity"] == 2.0
+    precision = generators["gaussian"]["scores"]["precision"]
+    assert (precision["mean"], precision["sd"], precision["n"]) == (2.0, 1.0, 3)
+    assert generators["wgan"]["seeds_ok"] == 2 and generators["wgan"]["failures"]["2"]["status"] == "failed"
+    assert summary["scores"]["fd"] == {"family": "fidelity", "direction": "lower", "target": None,
+                                       "reference": pytest.approx(0.1), "ranked": True}
+
+
+def test_publish_all_writes_an_index_and_is_byte_identical_twice(tmp_path, capsys):
+    results = write_results(tmp_path / "results")
+    write_results(results, protocol="biased")
+    out = tmp_path / "out"
+    assert main(["publish", "--all", "--results", str(results), "--out", str(out)]) == 0
+    first = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert main(["publish", "--all", "--results", str(results), "--out", str(out)]) == 0
+    again = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert again == first
+    kinds = {p.suffix for p in first}
+    assert kinds == {".md", ".csv", ".json", ".png"}
+    index = (out / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in index.splitlines() if line.startswith("| [")]
+    assert len(rows) == 2
+    assert rows[0].startswith(f"| [{DATASET}]({DATASET}.md)") and "[CSV](toyset.csv) · [JSON](toyset.json)" in rows[0]
+    assert "(toyset%40biased.md)" in rows[1]
+    header = next(line for line in index.splitlines() if line.startswith("| dataset"))
+    cells = [c.strip() for c in header.strip("|").split("|")]
+    assert cells[5:] == ["fidelity", "overall", "data"]
+    leader = [c.strip() for c in rows[0].strip("|").split("|")]
+    assert leader[5] == "marginals" and leader[6] == "marginals"
+
+
+def test_publishing_one_dataset_leaves_the_index_alone(tmp_path):
+    results = write_results(tmp_path / "results")
+    written = publish(results, tmp_path / "out", dataset=DATASET)
+    assert not (tmp_path / "out" / "README.md").exists() and all(p.name != "README.md" for p in written)
+    with open(tmp_path / "out" / f"{DATASET}.csv", newline="", encoding="utf-8") as handle:
+        assert next(csv.reader(handle))[:3] == ["dataset", "protocol", "generator"]

@@ -42,6 +42,7 @@ EARLY_STOP_MARK = "‡"  # a generator row with a seed whose fit stopped at the 
 EXTERNAL_MARK = " (external file)"  # a row of synthetic rows read from a file by `score`
 REFERENCE_LABEL = "real holdout (reference)"
 MAX_ERROR_CHARS = 200
+MAX_LINE = 160  # characters of a page line (tables are split, prose wrapped): a laptop screen
 #: Substrings picking the headline scores of the bar-chart figure, per family, in preference order.
 HEADLINE_HINTS = {
     "fidelity": ("detect_lr_auc", "detect", "precision", "recall", "density", "coverage", "fd", "mmd"),
@@ -389,6 +390,49 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: Sequenc
                     tablefmt="github", disable_numparse=True, colalign=align)
 
 
+def _split_tables(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: Sequence[str] | None = None,
+                  width: int = MAX_LINE) -> list[str]:
+    """``rows`` as tables no wider than ``width`` characters: the first column in each, the others packed
+    left to right (a column wider than ``width`` alone gets a table of its own)."""
+    align = list(align or ["left"] * len(headers))
+    widths = [max(len(_cell(h)) + 2, *(len(_cell(r[i])) for r in rows)) + 3  # tabulate pads headers by 2
+              for i, h in enumerate(headers)]
+    groups: list[list[int]] = []
+    for i in range(1, len(headers)):
+        if groups and widths[0] + sum(widths[j] for j in groups[-1]) + widths[i] + 1 <= width:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return [_table([headers[0], *[headers[i] for i in group]], [[r[0], *[r[i] for i in group]] for r in rows],
+                   [align[0], *[align[i] for i in group]]) for group in groups or [[]]]
+
+
+def wrap_prose(text: str, width: int = MAX_LINE) -> str:
+    """Markdown with every prose line longer than ``width`` wrapped at spaces outside code spans (a soft line
+    break renders as a space; list items keep their indent); tables, headings, HTML and code blocks are left
+    as they are."""
+    out = []
+    for line in text.split("\n"):
+        if len(line) <= width or line.startswith(("|", "#", "<", "```", "    ")):
+            out.append(line)
+            continue
+        item = re.match(r"\s*(?:[-*] |\d+\. )?", line)
+        indent = " " * item.end()
+        current, empty = line[:item.end()], True
+        for word in _PROSE_WORD.findall(line[item.end():]):
+            if not empty and len(current) + 1 + len(word) > width:
+                out.append(current)
+                current = indent + word
+            else:
+                current = current + word if empty else f"{current} {word}"
+            empty = False
+        out.append(current)
+    return "\n".join(out)
+
+
+_PROSE_WORD = re.compile(r"(?:`[^`]*`|[^\s`])+")  # a word: code spans (spaces and all) and the text they touch
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -415,7 +459,7 @@ def render_markdown(board: Board, figures: Mapping[str, str], out_dir: Path | No
     parts.append(_compute_section(board))
     parts.append(_failures_section(board))
     parts.append(_provenance_section(board, results_label, out_dir))
-    return "\n\n".join(p.strip("\n") for p in parts if p) + "\n"
+    return wrap_prose("\n\n".join(p.strip("\n") for p in parts if p)) + "\n"
 
 
 def _intro(board: Board, out_dir: Path | None) -> str:
@@ -489,28 +533,60 @@ def _ranking_section(board: Board) -> str:
     lines = ["## Overall ranking", ""]
     if not board.ranking.order:
         lines.append("No generator has an ok seed with rankable scores; nothing is ranked.")
-    headers = ["#", "generator", *families, "overall", "privacy verdict", "ok seeds"]
+    headers = ["#", "generator", *families, "overall", "privacy verdict", "fit s", "sample s", "peak MB", "params",
+               "ok seeds"]
     rows = []
     for g in board.display_order():
         n = f"{len(g.ok)}/{len(g.records)}"
         verdict = board.verdicts[g.name].label if g.name in board.verdicts else "—"
+        compute = _compute_cells(g)
         if g.name in board.ranking.position:
             rows.append([board.ranking.position[g.name], g.label,
                          *[fmt(board.ranking.family_ranks[f][g.name]) for f in families],
-                         fmt(board.ranking.overall[g.name]), verdict, n])
+                         fmt(board.ranking.overall[g.name]), verdict, *compute, n])
         else:
-            reason = "not ranked" if g.is_control else "no ok seed"
-            rows.append(["—", g.label, *["—"] * len(families), reason, verdict, n])
+            reason = "not ranked" if g.is_control else "failed"
+            rows.append(["—", g.label, *["—"] * len(families), reason, verdict, *compute, n])
     if board.ranking.order or rows:
-        lines.append(_table(headers, rows, ["right", "left", *["right"] * (len(families) + 1), "left", "right"]))
-    lines += ["", "Ranks: 1 = best, ties averaged. Per score, generators are ranked by their seed mean "
+        lines.append("\n\n".join(_split_tables(headers, rows, ["right", "left", *["right"] * (len(families) + 1),
+                                                             "left", *["right"] * 5])))
+    lines += ["", "Columns: " + ", ".join(md_text(f) for f in families)
+              + (" = the family's rank (mean of its score ranks, 1 = best); " if families else "")
+              + "overall = mean of the family ranks; privacy verdict: see Privacy; fit s and sample s = "
+                "seconds per seed (mean over ok seeds); peak MB = the largest peak memory of a seed; params = "
+                "trained parameters; ok seeds = ok seeds / seeds run.",
+              "", "Ranks: 1 = best, ties averaged. Per score, generators are ranked by their seed mean "
                   "(missing values rank last); family rank = mean of score ranks; overall = mean of the "
                   f"{', '.join(md_text(f) for f in families) or 'ranked'} family ranks. Privacy is a verdict, not a rank "
                   "(see Privacy): generators whose verdict is **leak** are ranked after all others."]
+    lines += _unranked_footnote(board)
     lines += _control_footnote(board)
     lines += _early_stop_footnote(board)
     lines += _external_footnote(board)
     return "\n".join(lines)
+
+
+def _compute_cells(g: GeneratorRows) -> list[str]:
+    """Fit and sample seconds (mean), peak memory (largest) and parameters over ok seeds, for the headline."""
+    def numbers(key: str) -> list[float]:
+        return [float(v) for r in g.ok if is_finite_number(v := (r.get("compute") or {}).get(key))]
+
+    fit, sample, rss, params = (numbers(k) for k in ("fit_s", "sample_s", "peak_rss_mb", "n_params"))
+    mean = [fmt(sum(v) / len(v)) if v else "—" for v in (fit, sample)]
+    return [*mean, fmt(max(rss)) if rss else "—", _count(max(params)) if params else "—"]
+
+
+def _unranked_footnote(board: Board) -> list[str]:
+    """Generators without an ok seed: listed with why, never dropped."""
+    failed = [g for g in board.display_order() if not g.ok and not g.is_control]
+    if not failed:
+        return []
+    lines = ["", "Not ranked, no ok seed (details under Failures):"]
+    for g in failed:
+        first = g.records[0]
+        lines.append(f"- {md_text(g.label)}: {md_text(first.get('status'))} in {len(g.records)} seed(s), "
+                     f"e.g. {md_text(_first_line(public(first.get('error'))))}")
+    return lines
 
 
 def _control_footnote(board: Board) -> list[str]:
@@ -575,6 +651,7 @@ def _family_section(board: Board, family: str) -> str:
         lines += [_score_table(board, specs), ""]
     lines.append("Direction: " + " · ".join(f"{md_code(s.name)} {s.arrow}" for s in specs)
                  + " (↑ higher is better, ↓ lower is better, → v closest to v, → ref closest to the reference).")
+    lines += ["", *_meanings(specs)]
     if any(len(g.values(s.name)) < len(g.ok) for g in board.display_order() if g.ok for s in specs
            if g.values(s.name)):
         lines.append("")
@@ -603,7 +680,7 @@ def _score_table(board: Board, specs: Sequence[ScoreSpec]) -> str:
                 text += f" (n={len(values)})"
             row.append(Markdown(f"**{md_text(text)}**") if g.name in best[s.name] else text)
         rows.append(row)
-    return _table(headers, rows, ["left", *["right"] * len(specs)])
+    return "\n\n".join(_split_tables(headers, rows, ["left", *["right"] * len(specs)]))
 
 
 def _reference_cell(spec: ScoreSpec) -> str:
@@ -642,6 +719,20 @@ def _not_applicable(g: GeneratorRows, score: str) -> bool:
     """Whether every ok seed of ``g`` recorded the metric behind ``score`` as not applicable."""
     metric = _metric_of_score().get(score, score)
     return bool(g.ok) and all(metric in (r.get("metric_not_applicable") or {}) for r in g.ok)
+
+
+def _meanings(specs: Sequence[ScoreSpec]) -> list[str]:
+    """What each column means: one line per metric, naming its scores (folded)."""
+    from metrics import list_metrics
+
+    described = {m["name"]: m["description"] for m in list_metrics()}
+    by_metric: dict[str, list[str]] = {}
+    of_score = _metric_of_score()
+    for spec in specs:
+        by_metric.setdefault(of_score.get(spec.name, spec.name), []).append(spec.name)
+    items = [f"- {', '.join(md_code(n) for n in names)}: {md_text(described.get(metric) or 'protocol score')}"
+             for metric, names in sorted(by_metric.items())]
+    return ["<details><summary>What the columns mean</summary>", "", *items, "", "</details>"]
 
 
 @lru_cache(maxsize=1)

@@ -80,7 +80,7 @@ def test_a_leaking_generator_is_ranked_after_one_that_passes(pbmc_board):
     md = publish(results, results / "out", "pbmc68k")[0].read_text(encoding="utf-8")
     ranking = md.split("## Overall ranking")[1].split("## ")[0]
     rows = [re.split(r"\s*\|\s*", line)[1:-1] for line in ranking.splitlines() if line.startswith("|")][2:]
-    assert [(r[1], r[-2]) for r in rows] == [("marginals", "pass"), *[(g, "leak") for g in board.ranking.order[1:]],
+    assert [(r[1], r[-6]) for r in rows] == [("marginals", "pass"), *[(g, "leak") for g in board.ranking.order[1:]],
                                              ("copy-train†", "leak")]
     assert [r[0] for r in rows] == ["1", "2", "3", "—"]
     assert "### Privacy verdicts" in md and "(null 0.5" in md

@@ -15,20 +15,20 @@ if TYPE_CHECKING:
 
 def write_index(boards: Sequence[Board], out_dir: Path, results_label: str) -> Path:
     """The index page of ``boards`` (every dataset folder published together), sorted by folder name."""
-    from benchmark.leaderboard import Markdown, _table, md_code, md_text
+    from benchmark.leaderboard import Markdown, _split_tables, md_code, md_text, wrap_prose
 
     boards = sorted(boards, key=lambda b: b.folder)
     families = sorted({f for b in boards for f in b.ranking.family_ranks if f not in UNRANKED_FAMILIES},
                       key=family_sort_key)
-    rows = []
+    rows, files = [], []
     for board in boards:
         link = quote(board.folder)
         card = board.card
         size = f"{card.get('n', '—')} × {card.get('p', '—')}"
-        rows.append([Markdown(f"[{md_text(board.dataset_id)}]({link}.md)"), board.protocol,
+        rows.append([Markdown(f"[{md_text(board.folder)}]({link}.md)"),
                      card.get("modality", "—"), size, len(board.generators),
-                     *[_leader(board, f) for f in families], _overall_leader(board),
-                     Markdown(f"[CSV]({link}.csv) · [JSON]({link}.json)")])
+                     *[_leader(board, f) for f in families], _overall_leader(board)])
+        files.append(f"- {md_text(board.folder)}: [page]({link}.md) · [CSV]({link}.csv) · [JSON]({link}.json)")
     lines = [
         "# Leaderboards",
         "",
@@ -37,14 +37,18 @@ def write_index(boards: Sequence[Board], out_dir: Path, results_label: str) -> P
         "others; privacy controls are never ranked). How to read a page: "
         "[docs/leaderboard.md](../docs/leaderboard.md).",
         "",
-        _table(["dataset", "protocol", "modality", "n × p", "generators", *families, "overall", "data"], rows),
+        "\n\n".join(_split_tables(["dataset", "modality", "n × p", "generators", *families, "overall"], rows)),
+        "",
+        "Results as data (one row per generator × seed × score; the page as JSON):",
+        "",
+        *files,
         "",
         "Re-publish every page, this index and the CSV/JSON files: "
         + md_code(f"python -m benchmark publish --all --results {results_label} --out {out_dir.as_posix()}"),
         "",
     ]
     path = out_dir / "README.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text(wrap_prose("\n".join(lines)), encoding="utf-8")
     return path
 
 
@@ -55,7 +59,8 @@ def _leader(board: Board, family: str) -> str:
     if not ranks:
         return "—"
     best = min(ranks.values())
-    return ", ".join(sorted(g for g, r in ranks.items() if r == best))
+    leaders = sorted(g for g, r in ranks.items() if r == best)
+    return ", ".join(leaders) if len(leaders) <= 2 else f"{leaders[0]} (+{len(leaders) - 1} tied)"
 
 
 def _overall_leader(board: Board) -> str:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -227,6 +227,13 @@ class Board:
 
     def family_specs(self, family: str) -> list[ScoreSpec]:
         return sorted((s for s in self.specs.values() if s.family == family), key=lambda s: s.name)
+
+    @cached_property
+    def intervals(self) -> Any:
+        """95 % bootstrap intervals of the ranks (:mod:`benchmark.publish.uncertainty`)."""
+        from benchmark.publish.uncertainty import rank_intervals
+
+        return rank_intervals(self)
 
     def display_order(self) -> list[GeneratorRows]:
         """Ranked generators best first, then controls, then generators without an ok seed."""
@@ -453,6 +460,7 @@ def render_markdown(board: Board, figures: Mapping[str, str], out_dir: Path | No
     parts.append(_intro(board, out_dir))
     parts.append(_card_section(board))
     parts.append(_ranking_section(board))
+    parts.append(_uncertainty_section(board))
     for family in board.families:
         parts.append(_family_section(board, family))
     parts.append(_figures_section(board, figures))
@@ -533,17 +541,20 @@ def _ranking_section(board: Board) -> str:
     lines = ["## Overall ranking", ""]
     if not board.ranking.order:
         lines.append("No generator has an ok seed with rankable scores; nothing is ranked.")
-    headers = ["#", "generator", *families, "overall", "privacy verdict", "fit s", "sample s", "peak MB", "params",
-               "ok seeds"]
+    headers = ["#", "generator", *families, "overall (95% CI)", "privacy", "fit s", "sample s", "peak MB", "params",
+               "seeds"]
+    close = board.intervals.overlaps_next(board.ranking.order, board.ranking.demoted) if board.ranking.order else set()
     rows = []
     for g in board.display_order():
         n = f"{len(g.ok)}/{len(g.records)}"
         verdict = board.verdicts[g.name].label if g.name in board.verdicts else "—"
         compute = _compute_cells(g)
         if g.name in board.ranking.position:
-            rows.append([board.ranking.position[g.name], g.label,
+            low, high = board.intervals.overall[g.name]
+            mark = " ≈" if g.name in close else ""
+            rows.append([f"{board.ranking.position[g.name]}{mark}", g.label,
                          *[fmt(board.ranking.family_ranks[f][g.name]) for f in families],
-                         fmt(board.ranking.overall[g.name]), verdict, *compute, n])
+                         f"{fmt(board.ranking.overall[g.name])} ({fmt(low)}–{fmt(high)})", verdict, *compute, n])
         else:
             reason = "not ranked" if g.is_control else "failed"
             rows.append(["—", g.label, *["—"] * len(families), reason, verdict, *compute, n])
@@ -552,18 +563,41 @@ def _ranking_section(board: Board) -> str:
                                                              "left", *["right"] * 5])))
     lines += ["", "Columns: " + ", ".join(md_text(f) for f in families)
               + (" = the family's rank (mean of its score ranks, 1 = best); " if families else "")
-              + "overall = mean of the family ranks; privacy verdict: see Privacy; fit s and sample s = "
-                "seconds per seed (mean over ok seeds); peak MB = the largest peak memory of a seed; params = "
-                "trained parameters; ok seeds = ok seeds / seeds run.",
+              + "overall = mean of the family ranks, with its 95 % bootstrap interval; privacy = the privacy "
+                "verdict (see Privacy); fit s and sample s = seconds per seed (mean over ok seeds); peak MB = the "
+                "largest peak memory of a seed; params = trained parameters; seeds = ok seeds / seeds run.",
               "", "Ranks: 1 = best, ties averaged. Per score, generators are ranked by their seed mean "
                   "(missing values rank last); family rank = mean of score ranks; overall = mean of the "
                   f"{', '.join(md_text(f) for f in families) or 'ranked'} family ranks. Privacy is a verdict, not a rank "
                   "(see Privacy): generators whose verdict is **leak** are ranked after all others."]
+    if board.ranking.order:
+        lines += ["", f"95 % CI: the 2.5th to 97.5th percentile of the overall rank over {board.intervals.replicates} "
+                      "bootstrap replicates, each drawing every generator's ok seeds with replacement and ranking "
+                      "again. ≈ after a position: that interval overlaps the next generator's (of the same privacy "
+                      "group), so the two are not told apart by these seeds. Family rank intervals: under Rank uncertainty."]
     lines += _unranked_footnote(board)
     lines += _control_footnote(board)
     lines += _early_stop_footnote(board)
     lines += _external_footnote(board)
     return "\n".join(lines)
+
+
+def _uncertainty_section(board: Board) -> str:
+    """Each ranked generator's 95 % bootstrap interval of every family rank and of the overall rank."""
+    if not board.ranking.order:
+        return ""
+    intervals = board.intervals
+    families = list(intervals.family)
+    rows = [[board.generators[g].label,
+             *[f"{fmt(board.ranking.family_ranks[f][g])} ({fmt(intervals.family[f][g][0])}–"
+               f"{fmt(intervals.family[f][g][1])})" for f in families],
+             f"{fmt(board.ranking.overall[g])} ({fmt(intervals.overall[g][0])}–{fmt(intervals.overall[g][1])})"]
+            for g in board.ranking.order]
+    table = "\n\n".join(_split_tables(["generator", *families, "overall"], rows,
+                                       ["left", *["right"] * (len(families) + 1)]))
+    return "\n".join(["## Rank uncertainty", "",
+                      "Rank (95 % bootstrap interval over seeds, see the note under Overall ranking). Records hold one "
+                      "value per score and seed, so seeds, not evaluated rows, are resampled.", "", table])
 
 
 def _compute_cells(g: GeneratorRows) -> list[str]:

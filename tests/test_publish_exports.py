@@ -77,3 +77,42 @@ def test_publishing_one_dataset_leaves_the_index_alone(tmp_path):
     assert not (tmp_path / "out" / "README.md").exists() and all(p.name != "README.md" for p in written)
     with open(tmp_path / "out" / f"{DATASET}.csv", newline="", encoding="utf-8") as handle:
         assert next(csv.reader(handle))[:3] == ["dataset", "protocol", "generator"]
+
+
+def bootstrap_board():
+    """a is best on every score in every seed; b and c trade places from seed to seed."""
+    from test_leaderboard import make_record
+
+    from benchmark.leaderboard import Board
+
+    privacy = {"dcr_share": [0.5] * 3, "mia_auc": [0.5] * 3}
+    values = {
+        "a": {"precision": [0.9] * 3, "fd": [1.0] * 3, "detect_auc": [0.5] * 3, "density": [1.0] * 3, **privacy},
+        "b": {"precision": [0.5, 0.7, 0.3], "fd": [2.0, 3.0, 2.5], "detect_auc": [0.6, 0.7, 0.65],
+              "density": [1.2, 1.1, 1.3], **privacy},
+        "c": {"precision": [0.45, 0.55, 0.5], "fd": [2.5, 2.0, 3.0], "detect_auc": [0.7, 0.6, 0.62],
+              "density": [1.1, 1.3, 1.2], **privacy},
+    }
+    records = [make_record(g, seed, values=v) for g, v in values.items() for seed in range(3)]
+    return Board.from_records(records, DATASET)
+
+
+def test_rank_intervals_hold_the_rank_and_mark_generators_the_seeds_cannot_tell_apart():
+    from benchmark.publish.uncertainty import rank_intervals
+
+    board = bootstrap_board()
+    intervals = board.intervals
+    assert intervals.overall["a"] == (1.0, 1.0)  # best in every seed: no replicate moves it
+    for g in ("b", "c"):
+        low, high = intervals.overall[g]
+        assert low <= board.ranking.overall[g] <= high and low < high
+    assert intervals.overall["b"][1] >= intervals.overall["c"][0]
+    assert intervals.overlaps_next(board.ranking.order) == {board.ranking.order[1]}  # b/c, never a
+    assert rank_intervals(board) == intervals  # seeded: the same records give the same intervals
+    from benchmark.leaderboard import render_markdown
+
+    md = render_markdown(board, {})
+    ranking = md.split("## Overall ranking", 1)[1].split("## ", 1)[0]
+    marked = [line.split("|")[2].strip() for line in ranking.splitlines() if " ≈ |" in line]
+    assert marked == [board.ranking.order[1]]
+    assert "## Rank uncertainty" in md and "| a " in md.split("## Rank uncertainty", 1)[1]

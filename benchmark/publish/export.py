@@ -95,6 +95,10 @@ def _generator_summary(board: Board, g: GeneratorRows) -> dict[str, Any]:
         "external": g.external,
         "position": ranking.position.get(g.name),
         "overall_rank": _finite(ranking.overall.get(g.name)),
+        "overall_rank_ci95": ([_finite(x) for x in board.intervals.overall[g.name]]
+                              if g.name in board.intervals.overall else None),
+        "family_rank_ci95": {f: [_finite(x) for x in by_g[g.name]] for f, by_g in board.intervals.family.items()
+                             if g.name in by_g},
         "family_ranks": {f: _finite(r.get(g.name)) for f, r in ranking.family_ranks.items() if g.name in r},
         "privacy_verdict": verdict.label if verdict is not None else None,
         "seeds": sorted(int((r.get("generator") or {}).get("seed", -1)) for r in g.records),

@@ -173,6 +173,11 @@ class GeneratorRows:
                 out.append(float(value))
         return out
 
+    def compute_values(self, key: str, records: Sequence[Mapping[str, Any]] | None = None) -> list[float]:
+        """The finite values of ``compute[key]`` in ``records`` (default: the ok seeds)."""
+        return [float(v) for r in (self.ok if records is None else records)
+                if is_finite_number(v := (r.get("compute") or {}).get(key))]
+
     def mean(self, score: str) -> float | None:
         values = self.values(score)
         return sum(values) / len(values) if values else None
@@ -602,10 +607,7 @@ def _uncertainty_section(board: Board) -> str:
 
 def _compute_cells(g: GeneratorRows) -> list[str]:
     """Fit and sample seconds (mean), peak memory (largest) and parameters over ok seeds, for the headline."""
-    def numbers(key: str) -> list[float]:
-        return [float(v) for r in g.ok if is_finite_number(v := (r.get("compute") or {}).get(key))]
-
-    fit, sample, rss, params = (numbers(k) for k in ("fit_s", "sample_s", "peak_rss_mb", "n_params"))
+    fit, sample, rss, params = (g.compute_values(k) for k in ("fit_s", "sample_s", "peak_rss_mb", "n_params"))
     mean = [fmt(sum(v) / len(v)) if v else "—" for v in (fit, sample)]
     return [*mean, fmt(max(rss)) if rss else "—", _count(max(params)) if params else "—"]
 
@@ -813,17 +815,13 @@ def _compute_section(board: Board) -> str:
     for g in board.display_order():
         source = g.ok or g.records
         computes = [r.get("compute") or {} for r in source]
-
-        def numbers(key: str, computes=computes) -> list[float]:
-            return [float(c[key]) for c in computes if is_finite_number(c.get(key))]
-
-        rss = numbers("peak_rss_mb")
-        params = sorted({int(v) for v in numbers("n_params")})
+        rss = g.compute_values("peak_rss_mb", source)
+        params = sorted({int(v) for v in g.compute_values("n_params", source)})
         devices = sorted({str(c["device"]) for c in computes if c.get("device")})
         budgets = sorted({str((r.get("generator") or {}).get("budget")) for r in source
                           if (r.get("generator") or {}).get("budget")})
         rows.append([g.label + ("" if g.ok else " (failed runs)"), ", ".join(budgets) or "—",
-                     fmt_mean_sd(numbers("fit_s")), fmt_mean_sd(numbers("sample_s")), fmt_mean_sd(numbers("eval_s")),
+                     *[fmt_mean_sd(g.compute_values(key, source)) for key in ("fit_s", "sample_s", "eval_s")],
                      fmt(max(rss)) if rss else "—", ", ".join(f"{p:,}" for p in params) or "—",
                      ", ".join(devices) or "—"])
     return "\n".join(["## Compute", "", "Seconds and MB over ok seeds (all seeds for a generator without one).",

@@ -114,7 +114,7 @@ def _compute_summary(g: GeneratorRows) -> dict[str, float]:
     """Mean of each compute figure over ok seeds (peak memory: the largest)."""
     out = {}
     for key in COMPUTE_KEYS:
-        values = [float(v) for r in g.ok if is_finite_number(v := (r.get("compute") or {}).get(key))]
+        values = g.compute_values(key)
         if values:
             out[key] = max(values) if key == "peak_rss_mb" else sum(values) / len(values)
     return out

@@ -111,7 +111,7 @@ def connect(config: RunConfig) -> Iterator[Any]:
 
 def cluster_size(client: Any) -> tuple[int, float]:
     """Worker threads (at least 1, so that jobs queue while workers start) and GPU resources of the cluster."""
-    workers = client.scheduler_info(n_workers=-1).get("workers", {}) if hasattr(client, "scheduler_info") else {}
+    workers = client.scheduler_info(n_workers=-1).get("workers", {})
     threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
     gpus = sum(float((w.get("resources") or {}).get("GPU", 0)) for w in workers.values())
     return max(1, threads), gpus

@@ -239,17 +239,14 @@ def generate(job: Job, data: PreparedData, messages: Messages, started: float | 
         compute["device"] = str(getattr(generator, "device_used", "cpu"))
     except MemoryError:
         derived = fit_results(generator, compute)
-        compute.update(peak_memory())
-        compute["machine"] = machine()
+        compute.update(final_figures())
         return "record", data.failure_record(job, "failed", f"{phase_of(compute)}: out of memory (MemoryError)", compute,
                                              derived)
     except Exception as exc:
         derived = fit_results(generator, compute)
-        compute.update(peak_memory())
-        compute["machine"] = machine()
+        compute.update(final_figures())
         return "record", data.failure_record(job, "failed", f"{phase_of(compute)}: {describe(exc)}", compute, derived)
-    compute.update(peak_memory())
-    compute["machine"] = machine()
+    compute.update(final_figures())
     try:
         synthetic = check_output(job.generator, synthetic, len(wanted), data.meta)
     except GeneratorError as exc:
@@ -301,6 +298,12 @@ def describe(exc: BaseException) -> str:
     except Exception:  # a broken __str__ must not hide the failure
         message = "(the exception's message cannot be shown)"
     return cap_text(f"{type(exc).__name__}: {message}{where}")
+
+
+def final_figures() -> dict[str, Any]:
+    """What ends a job's compute block: its peak memory and the machine it ran on (the job's GPU is known
+    only once fit has run)."""
+    return {**peak_memory(), "machine": machine()}
 
 
 def peak_memory() -> dict[str, float]:

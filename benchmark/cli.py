@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--results", type=Path, default=Path("results"), help="results folder (default ./results)")
     publish.add_argument("--out", type=Path, default=Path("results/leaderboards"),
                          help="output folder (default ./results/leaderboards; the committed pages use --out leaderboards)")
+    publish.add_argument("--html", action="store_true",
+                         help="also write the static web leaderboard <out>/site/ (docs/site.md)")
 
     listing = commands.add_parser("list", help="list generators, datasets or metrics")
     listing.add_argument("what", choices=("generators", "datasets", "metrics"))
@@ -311,6 +313,11 @@ def command_publish(args: argparse.Namespace) -> int:
 
     for path in publish(args.results, args.out, args.dataset):
         print(path)
+    if args.html:
+        from benchmark.publish.site import write_site
+
+        for path in write_site(args.out):
+            print(path)
     return 0
 
 

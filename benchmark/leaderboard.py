@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 from benchmark.errors import BenchmarkError
 from benchmark.hparams import record_variant
@@ -35,6 +34,9 @@ from benchmark.ranking import (
 from benchmark.store import dataset_folders, is_finite_number, iter_records, safe_name
 from benchmark.verdict import MATERIAL, Z_SIGNIFICANT, Verdict, privacy_verdict
 
+if TYPE_CHECKING:
+    from benchmark.publish.figures import Figure
+
 #: Generator names shown in the tables but never ranked or bolded (privacy controls).
 CONTROLS = frozenset({"copy-train"})
 CONTROL_MARK = "†"
@@ -43,15 +45,6 @@ EXTERNAL_MARK = " (external file)"  # a row of synthetic rows read from a file b
 REFERENCE_LABEL = "real holdout (reference)"
 MAX_ERROR_CHARS = 200
 MAX_LINE = 160  # characters of a page line (tables are split, prose wrapped): a laptop screen
-#: Substrings picking the headline scores of the bar-chart figure, per family, in preference order.
-HEADLINE_HINTS = {
-    "fidelity": ("detect_lr_auc", "detect", "precision", "recall", "density", "coverage", "fd", "mmd"),
-    "utility": ("tstr", "tstr", "balanced", "f1", "auc"),  # TRTR is the same for every generator
-    "privacy": ("mia_auc", "mia_tpr_at_1fpr", "exact_match", "domias", "dcr_share"),  # the deciding scores first
-    "genomics": ("ld_error", "af_corr", "ld", "fst", "af", "maf"),
-}
-HEADLINES_PER_FAMILY = 2
-MAX_HEADLINES = 8
 
 
 def publish(results_dir: Path, out_dir: Path, dataset: str | None = None) -> list[Path]:
@@ -100,22 +93,15 @@ def publish_folder(records: Sequence[Mapping[str, Any]], folder: str, out_dir: P
 def publish_board(board: Board, out_dir: Path, results_label: str = "results") -> list[Path]:
     """Write one board's page, its CSV and JSON files and its figures; returns [markdown, CSV, JSON, figures...]."""
     from benchmark.publish.export import write_csv, write_json
+    from benchmark.publish.figures import draw_figures
 
     folder = board.folder
-    figures_dir = out_dir / "figures"
-    figures: dict[str, Path] = {}
-    pca = _pca_figure(board, figures_dir / f"{folder}_pca.png")
-    if pca is not None:
-        figures["pca"] = pca
-    scores = _metrics_figure(board, figures_dir / f"{folder}_metrics.png")
-    if scores is not None:
-        figures["metrics"] = scores
+    figures = draw_figures(board, out_dir / "figures")
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path = out_dir / f"{folder}.md"
-    text = render_markdown(board, {k: f"figures/{p.name}" for k, p in figures.items()}, out_dir, results_label)
-    md_path.write_text(text, encoding="utf-8")
-    tables = [write_csv(board, out_dir / f"{folder}.csv"), write_json(board, out_dir / f"{folder}.json")]
-    return [md_path, *tables, *figures.values()]
+    md_path.write_text(render_markdown(board, figures, out_dir, results_label), encoding="utf-8")
+    tables = [write_csv(board, out_dir / f"{folder}.csv"), write_json(board, out_dir / f"{folder}.json", figures)]
+    return [md_path, *tables, *(f.path for f in figures)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -457,9 +443,11 @@ def _short_hash(value: Any) -> str:
 # Markdown
 
 
-def render_markdown(board: Board, figures: Mapping[str, str], out_dir: Path | None = None,
+def render_markdown(board: Board, figures: Sequence[Figure], out_dir: Path | None = None,
                     results_label: str = "results") -> str:
-    """The leaderboard page for ``board``; ``figures`` maps 'pca' / 'metrics' to relative paths."""
+    """The leaderboard page for ``board`` with ``figures`` (:func:`benchmark.publish.figures.draw_figures`)."""
+    from benchmark.publish.figures import figures_section
+
     parts: list[str] = []
     parts.append(f"# Leaderboard: {md_text(board.title)}")
     parts.append(_intro(board, out_dir))
@@ -468,7 +456,7 @@ def render_markdown(board: Board, figures: Mapping[str, str], out_dir: Path | No
     parts.append(_uncertainty_section(board))
     for family in board.families:
         parts.append(_family_section(board, family))
-    parts.append(_figures_section(board, figures))
+    parts.append(figures_section(figures))
     parts.append(_compute_section(board))
     parts.append(_failures_section(board))
     parts.append(_provenance_section(board, results_label, out_dir))
@@ -779,36 +767,6 @@ def _metric_of_score() -> dict[str, str]:
     return {score: spec.name for spec in metrics_for() for score in spec.scores}
 
 
-def _figures_section(board: Board, figures: Mapping[str, str]) -> str:
-    lines = ["## Figures", ""]
-    if "pca" in figures:
-        method, density = "", False
-        for record in board.records:
-            projection = record.get("projection")
-            if isinstance(projection, Mapping) and projection.get("method"):
-                method = str(projection["method"])
-                density = isinstance(projection.get("real"), Mapping) and "counts" in projection["real"]
-                break
-        lines.append(f"![PCA of real test and synthetic samples]({_link(figures['pca'])})")
-        lines.append("")
-        shown = "as densities (share of rows per bin)" if density else "on shared axes, coloured by class"
-        lines.append(f"Real test samples and each generator's samples (first ok seed) {shown}"
-                     + (f"; projection: {md_text(public(method))}." if method else "."))
-    else:
-        lines.append("No projection in the records: no PCA figure.")
-    if "metrics" in figures:
-        lines += ["", f"![Headline scores]({_link(figures['metrics'])})", "",
-                  "Headline scores: seed mean ± sd per generator (orange diamond = best ranked, grey hollow square "
-                  "= control, not ranked); dashed line = real-holdout reference, dotted line = numeric target, grey "
-                  "band = privacy null mean ± 2 sd."]
-    return "\n".join(lines)
-
-
-def _link(path: str) -> str:
-    """A relative figure path as a Markdown link target (spaces, parentheses and the like percent-encoded)."""
-    return quote(path, safe="/@~+")
-
-
 def _compute_section(board: Board) -> str:
     headers = ["generator", "budget", "fit_s", "sample_s", "eval_s", "peak_rss_mb (max)", "n_params", "device"]
     rows = []
@@ -912,73 +870,6 @@ def _environment_line(board: Board) -> list[str]:
     unknown = f" ({missing} record(s) without)" if missing else ""
     return [f"- Environment: CPU {distinct('cpu')}; GPU {gpu}; BLAS {distinct('blas')}; scikit-learn "
             f"{distinct('scikit_learn')}{unknown}."]
-
-
-# --------------------------------------------------------------------------------------------------
-# Figures
-
-
-def _pca_figure(board: Board, path: Path) -> Path | None:
-    from benchmark import plots
-
-    real = None
-    panels = []
-    for g in board.display_order():
-        chosen = next((r for r in g.ok if isinstance(r.get("projection"), Mapping)), None)
-        if chosen is None:
-            continue
-        projection = chosen["projection"]
-        if real is None and isinstance(projection.get("real"), Mapping):
-            real = projection["real"]
-        seed = (chosen.get("generator") or {}).get("seed")
-        panels.append((f"{g.label} (seed {seed})", projection.get("synthetic")))
-    if real is None and not panels:
-        return None
-    return plots.pca_grid(path, real, panels, [str(c) for c in board.card.get("class_names") or []],
-                          f"{board.title}: PCA projection (real test vs synthetic)")
-
-
-def headline_specs(board: Board) -> list[ScoreSpec]:
-    """A few scores for the headline-scores figure: per family the best match of :data:`HEADLINE_HINTS`."""
-    chosen: list[ScoreSpec] = []
-    for family in board.families:
-        available = [s for s in board.family_specs(family)
-                     if s.rankable and any(board.generators[g].values(s.name) for g in board.generators)]
-        picked: list[ScoreSpec] = []
-        for hint in HEADLINE_HINTS.get(family, ()):
-            for spec in available:
-                if hint in spec.name.lower() and spec not in picked:
-                    picked.append(spec)
-                    break
-            if len(picked) >= HEADLINES_PER_FAMILY:
-                break
-        for spec in available:
-            if len(picked) >= HEADLINES_PER_FAMILY:
-                break
-            if spec not in picked:
-                picked.append(spec)
-        chosen.extend(picked)
-    return chosen[:MAX_HEADLINES]
-
-
-def _metrics_figure(board: Board, path: Path) -> Path | None:
-    from benchmark import plots
-
-    specs = headline_specs(board)
-    shown = [g for g in board.display_order() if g.ok]
-    if not specs or not shown:
-        return None
-    stats: dict[str, dict[str, tuple[float, float]]] = {}
-    for spec in specs:
-        for g in shown:
-            values = g.values(spec.name)
-            if values:
-                mean, sd = mean_sd(values)
-                stats.setdefault(spec.name, {})[g.name] = (mean, sd or 0.0)
-    best = {s.name: board.best(s) for s in specs}
-    controls = {g.name for g in shown if g.is_control}
-    return plots.metric_points(path, specs, stats, [g.name for g in shown], controls, best,
-                             f"{board.title}: headline scores (seed mean ± sd)")
 
 
 __all__ = ["publish", "publish_folder", "render_markdown", "Board", "fmt", "fmt_mean_sd"]

@@ -1,4 +1,5 @@
-"""Leaderboard figures: a PCA grid (real test vs each generator) and bar charts of headline scores.
+"""Leaderboard figures: a PCA or UMAP grid (real test vs each generator) and bar charts of headline scores
+(the others: :mod:`benchmark.publish.charts`).
 
 matplotlib is imported inside the functions (Agg backend), so importing this module is cheap.
 Figures are deterministic: fixed size and dpi, default style whatever the user's matplotlibrc says,
@@ -20,7 +21,7 @@ MAX_LABEL_CHARS = 40  # names from records are cut to this length in figures
 _PNG_METADATA = {"Software": None}
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -31,7 +32,7 @@ def _pyplot():
 
 def class_colours(class_names: Sequence[str]) -> dict[str, Any]:
     """One fixed colour per class, in the order given (the dataset card's class order)."""
-    matplotlib, _ = _pyplot()
+    matplotlib, _ = pyplot()
     n = len(class_names)
     if n <= 10:
         palette = list(matplotlib.colormaps["tab10"].colors)
@@ -130,12 +131,14 @@ def pca_grid(
     panels: Sequence[tuple[str, Mapping[str, Any] | None]],
     class_names: Sequence[str],
     title: str,
+    axis_names: tuple[str, str] = ("PC1", "PC2"),
 ) -> Path:
-    """Scatter grid: 'real test' first, then one panel per (title, synthetic projection block); a grid of
-    densities instead when the real block is one (data with so few features that points show rows)."""
+    """Scatter grid: 'real test' first, then one panel per (title, synthetic projection block), on shared
+    axes named ``axis_names``; a grid of densities instead when the real block is one (data with so few
+    features that points show rows)."""
     if _density(real) is not None:
         return density_grid(path, real, panels, title)
-    matplotlib, plt = _pyplot()
+    matplotlib, plt = pyplot()
     from matplotlib.lines import Line2D
 
     blocks = [("real test", _finite_points(real))] + [(name, _finite_points(block)) for name, block in panels]
@@ -164,9 +167,9 @@ def pca_grid(
             ax.set_title(plain(name), fontsize=9)
             ax.tick_params(labelsize=7)
             if index % ncols == 0:
-                ax.set_ylabel("PC2", fontsize=8)
+                ax.set_ylabel(axis_names[1], fontsize=8)
             if index >= len(blocks) - ncols:
-                ax.set_xlabel("PC1", fontsize=8)
+                ax.set_xlabel(axis_names[0], fontsize=8)
             outside = sum(1 for x, y in zip(xs, ys, strict=True) if not (xlo <= x <= xhi and ylo <= y <= yhi))
             if not xs:
                 ax.text(0.5, 0.5, "no projection", ha="center", va="center", transform=ax.transAxes, fontsize=8)
@@ -174,14 +177,14 @@ def pca_grid(
                 _outside_note(ax, f"{outside} pts outside view")
         handles = [Line2D([], [], marker="o", linestyle="", markersize=5, color=colours[c], label=c) for c in used]
         fig.legend(handles=handles, loc="outside lower center", ncol=max(legend_cols, 1), fontsize=7, frameon=False)
-        return _save(plt, fig, path, title)
+        return save_figure(plt, fig, path, title)
 
 
 def _outside_note(ax: Any, text: str) -> None:
     ax.text(0.98, 0.02, text, ha="right", va="bottom", transform=ax.transAxes, fontsize=6, color="0.3")
 
 
-def _save(plt: Any, fig: Any, path: Path, title: str) -> Path:
+def save_figure(plt: Any, fig: Any, path: Path, title: str) -> Path:
     """Title the figure, write it as a PNG without software or date metadata, and close it."""
     fig.suptitle(plain(title, 120), fontsize=10)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -197,7 +200,7 @@ def density_grid(
     title: str,
 ) -> Path:
     """Grid of 2-D histograms (share of each side's rows per bin): 'real test' first, then one per generator."""
-    matplotlib, plt = _pyplot()
+    matplotlib, plt = pyplot()
     blocks = [("real test", _density(real))] + [(name, _density(block)) for name, block in panels]
     ncols = min(4, len(blocks))
     nrows = math.ceil(len(blocks) / ncols)
@@ -222,7 +225,7 @@ def density_grid(
             ax.set_ylabel("PC2", fontsize=8)
             if outside:
                 _outside_note(ax, f"{outside} rows outside view")
-        return _save(plt, fig, path, title)
+        return save_figure(plt, fig, path, title)
 
 
 def metric_points(
@@ -241,7 +244,7 @@ def metric_points(
     ``stats[score][generator] = (mean, sd)``; ``best[score]`` = generators drawn highlighted;
     ``controls`` are drawn grey with a hollow marker (not ranked).
     """
-    matplotlib, plt = _pyplot()
+    matplotlib, plt = pyplot()
     ncols = min(4, max(len(specs), 1))
     nrows = max(math.ceil(len(specs) / ncols), 1)
     width = max(3.0, 0.3 * len(generators) + 1.4)
@@ -284,4 +287,4 @@ def metric_points(
             ax.set_title(f"{plain(spec.name)} ({spec.arrow})  [{plain(spec.family)}]", fontsize=8)
             if spec.reference is not None or spec.target is not None or spec.null_mean is not None:
                 ax.legend(fontsize=6, loc="best", frameon=False)
-        return _save(plt, fig, path, title)
+        return save_figure(plt, fig, path, title)

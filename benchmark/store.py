@@ -218,7 +218,8 @@ _TOP = (("config_hash", _STR, True), ("dataset", _OBJECT, True), ("generator", _
         ("metrics", _OBJECT, False), ("compute", _OBJECT, False), ("protocol", _STR, False),
         ("protocol_info", _or_null(_OBJECT), False), ("metric_failures", _OBJECT, False),
         ("metric_not_applicable", _OBJECT, False),
-        ("provenance", _OBJECT, False), ("projection", _or_null(_OBJECT), False), ("error", _or_null(_STR), False))
+        ("provenance", _OBJECT, False), ("projection", _or_null(_OBJECT), False), ("error", _or_null(_STR), False),
+        ("summaries", _OBJECT, False))  # figure summaries (absent in records made before them)
 _OK = (("metrics", _OBJECT, True), ("compute", _OBJECT, True))  # also required in an ok record
 _DATASET = (("id", _STR, True), ("split_hash", _STR, True), ("class_names", _STR_LIST, False),
             ("dropped_classes", _OBJECT, False), ("notes", _STR_LIST, False))
@@ -261,6 +262,7 @@ def _check_record(record: Any) -> None:
         _check_block(compute, _COMPUTE, "compute.")
         _check_block(compute.get("training") or {}, _TRAINING, "compute.training.")
     _check_projection(record.get("projection"))
+    _check_summaries(record.get("summaries") or {})
     info = record.get("protocol_info") or {}
     _check_block(info, _PROTOCOLS.get(str(info.get("name")), ()), "protocol_info.")
     if status == "ok":
@@ -299,6 +301,44 @@ def _check_projection(projection: Mapping[str, Any] | None) -> None:
     for side in ("real", "synthetic"):
         if projection and side in projection and not isinstance(projection[side], Mapping):
             raise _Invalid(f"'projection.{side}' must be an object, got {_shown(projection[side])}")
+
+
+def _numbers(value: Any, length: int | None = None, nulls: bool = False) -> bool:
+    """A list of finite numbers (and nulls when ``nulls``), of ``length`` items when given."""
+    return (isinstance(value, list) and (length is None or len(value) == length)
+            and all(is_finite_number(v) or (nulls and v is None) for v in value))
+
+
+def _check_summaries(summaries: Mapping[str, Any]) -> None:
+    """The figure summaries (benchmark/summaries.py) have the shapes the figures draw."""
+    umap, corr = summaries.get("umap"), summaries.get("correlation")
+    ld, af = summaries.get("ld_decay"), summaries.get("allele_frequency")
+    for key, block in (("umap", umap), ("correlation", corr), ("ld_decay", ld), ("allele_frequency", af)):
+        if block is not None and not isinstance(block, Mapping):
+            raise _Invalid(f"'summaries.{key}' must be an object, got {_shown(block)}")
+    if umap is not None:
+        _check_projection(umap)
+    if corr is not None:
+        features = corr.get("features")
+        if not (isinstance(features, list) and all(isinstance(f, str) for f in features)):
+            raise _Invalid("'summaries.correlation.features' must be a list of strings")
+        for side in ("real", "synthetic"):
+            matrix = corr.get(side)
+            if not (isinstance(matrix, list) and len(matrix) == len(features)
+                    and all(_numbers(row, len(features), nulls=True) for row in matrix)):
+                raise _Invalid(f"'summaries.correlation.{side}' must be a {len(features)} x {len(features)} "
+                               "matrix of numbers or nulls")
+    if ld is not None:
+        edges = ld.get("bin_edges")
+        if not (_numbers(edges) and len(edges) >= 2 and isinstance(ld.get("unit"), str)):
+            raise _Invalid("'summaries.ld_decay' needs 'unit' (a string) and 'bin_edges' (2 or more numbers)")
+        for side in ("real", "holdout", "synthetic"):
+            if not _numbers(ld.get(side), len(edges) - 1, nulls=True):
+                raise _Invalid(f"'summaries.ld_decay.{side}' must be {len(edges) - 1} numbers or nulls")
+    if af is not None:
+        real = af.get("real")
+        if not (_numbers(real) and _numbers(af.get("synthetic"), len(real))):
+            raise _Invalid("'summaries.allele_frequency' needs 'real' and 'synthetic' as equally long lists of numbers")
 
 
 def _shown(value: Any) -> str:

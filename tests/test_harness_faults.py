@@ -212,6 +212,7 @@ def full_record(seed: int) -> dict:
 def test_no_schema_valid_oddity_breaks_the_page():
     """Every value of every block replaced by each JSON type: the schema refuses it or the page renders."""
     from benchmark.leaderboard import Board, render_markdown
+    from benchmark.publish.figures import Figure
 
     def paths(block, prefix=()):
         for key, value in block.items():
@@ -219,6 +220,7 @@ def test_no_schema_valid_oddity_breaks_the_page():
             if isinstance(value, dict):
                 yield from paths(value, (*prefix, key))
 
+    pca = Figure("pca", Path("figures/d_pca.png"), "PCA", "caption")
     rendered = 0
     for path in list(paths(full_record(0))):
         for odd in (None, 7, -1.5, "x", [], ["x", 1], {}, {"x": [1]}, True):
@@ -228,7 +230,7 @@ def test_no_schema_valid_oddity_breaks_the_page():
                 parent = parent[key]
             parent[path[-1]] = odd
             if schema_problem(record) is None:
-                render_markdown(Board.from_records([record, full_record(1)], "d"), {"pca": "figures/d_pca.png"})
+                render_markdown(Board.from_records([record, full_record(1)], "d"), [pca])
                 rendered += 1
     assert rendered > 50
 

@@ -296,7 +296,7 @@ def test_all_failed_and_missing_projection(tmp_path):
     paths = publish(tmp_path, tmp_path / "out")
     assert [p.name for p in paths] == ["toyset.md", "toyset.csv", "toyset.json", "README.md"]
     md = paths[0].read_text(encoding="utf-8")
-    assert "nothing is ranked" in md and "no ok seed" in md and "No projection in the records" in md
+    assert "nothing is ranked" in md and "no ok seed" in md and "summaries to draw: no figures" in md
     assert table_rows(section(md, "Failures"))["broken"] == ["1", "timeout", "RuntimeError: CUDA out of memory \\| layer 3"]
 
 

@@ -111,7 +111,7 @@ def test_rank_intervals_hold_the_rank_and_mark_generators_the_seeds_cannot_tell_
     assert rank_intervals(board) == intervals  # seeded: the same records give the same intervals
     from benchmark.leaderboard import render_markdown
 
-    md = render_markdown(board, {})
+    md = render_markdown(board, [])
     ranking = md.split("## Overall ranking", 1)[1].split("## ", 1)[0]
     marked = [line.split("|")[2].strip() for line in ranking.splitlines() if " ≈ |" in line]
     assert marked == [board.ranking.order[1]]

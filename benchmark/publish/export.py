@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from benchmark.store import is_finite_number
 
 if TYPE_CHECKING:
     from benchmark.leaderboard import Board, GeneratorRows
+    from benchmark.publish.figures import Figure
 
 CSV_COLUMNS = ("dataset", "protocol", "generator", "base_generator", "seed", "status", "family", "score",
                "direction", "target", "value", "reference", "ranked", "external")
@@ -59,13 +60,18 @@ def _number(value: Any) -> str:
     return repr(float(value)) if is_finite_number(value) else ""
 
 
-def write_json(board: Board, path: Path) -> Path:
+def write_json(board: Board, path: Path, figures: Sequence[Figure] = ()) -> Path:
     """The page's content as data: scores (direction, family, reference), each generator's rank, family ranks,
-    privacy verdict, per-score mean/sd/n over ok seeds and compute summary."""
+    privacy verdict, per-score mean/sd/n over ok seeds and compute summary, and the figures with their
+    captions (paths relative to the JSON file)."""
     summary = {
         "dataset": board.dataset_id,
         "folder": board.folder,
         "protocol": board.protocol,
+        "modality": board.card.get("modality"),
+        "n": board.card.get("n"),
+        "p": board.card.get("p"),
+        "class_names": board.card.get("class_names"),
         "records": len(board.records),
         "records_ok": sum(1 for r in board.records if r.get("status") == "ok"),
         "ranked_families": [f for f in board.ranking.family_ranks if f not in UNRANKED_FAMILIES],
@@ -73,6 +79,7 @@ def write_json(board: Board, path: Path) -> Path:
                           "reference": _finite(s.reference), "ranked": s.rankable and s.family not in UNRANKED_FAMILIES}
                    for name, s in sorted(board.specs.items())},
         "generators": [_generator_summary(board, g) for g in board.display_order()],
+        "figures": [{"kind": f.kind, "path": f.link, "alt": f.alt, "caption": f.caption} for f in figures],
     }
     path.write_text(json.dumps(summary, indent=1, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
     return path

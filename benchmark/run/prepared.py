@@ -19,6 +19,7 @@ from benchmark.protocols import Part, ProtocolView, protocol_views
 from benchmark.provenance import command_line, provenance
 from benchmark.splits import Split, canonical_json, get_split, sha256_hex
 from benchmark.store import cap_text, dataset_folder, write_json_atomic
+from benchmark.summaries import figure_summaries
 
 if TYPE_CHECKING:
     from benchmark.run.config import Job, RunConfig
@@ -43,6 +44,7 @@ class PreparedData:
     protocol_reference: dict[str, float] = field(default_factory=dict)
     code: dict[str, dict[str, str]] = field(default_factory=dict)  # generator -> its record's `code` block
     command: str | None = None  # the coordinator's command line (jobs may run on other machines)
+    umap: bool = True  # UMAP embeddings in the figure summaries (off for smoke runs: ~30 s of numba compilation)
     _context: Any = None  # metrics.EvalContext, built on first use in each process
 
     @property
@@ -127,7 +129,8 @@ class PreparedData:
 
     def score(self, synthetic: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
         """The scored blocks of an ok record: metrics (with this protocol's own), metric failures and
-        not-applicable notes, and the projection; ValueError when the rows cannot be scored."""
+        not-applicable notes, the projection and the figure summaries; ValueError when the rows cannot be
+        scored."""
         scores = self.context.evaluate(synthetic, labels, reference=self.reference)
         scores["metrics"].update(self.protocol_scores(synthetic, labels))
         return {
@@ -135,6 +138,8 @@ class PreparedData:
             "metric_failures": {name: cap_text(str(text)) for name, text in scores["failures"].items()},
             "metric_not_applicable": scores["not_applicable"],
             "projection": self.projection(synthetic, labels),
+            "summaries": figure_summaries(self.context, synthetic, labels, self.meta.class_names,
+                                          self.meta.feature_names, umap=self.umap),
         }
 
     def protocol_scores(self, synthetic: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, Any]]:
@@ -209,7 +214,7 @@ def build(dataset: OmicsDataset, split: Split, view: ProtocolView, config: RunCo
         positions=None if dataset.positions is None else tuple(int(p) for p in dataset.positions),
     )
     data = PreparedData(dataset, split, view, meta, folder, metric_names(config.metrics, dataset.modality),
-                        config.knn_k, command=command_line())
+                        config.knn_k, command=command_line(), umap=config.budget != "smoke")
     key = {"split_hash": split.split_hash, "view": view.info, "metrics": data.metrics, "knn_k": list(data.knn_k)}
     data.reference = cached(Path(config.results_dir) / folder / f"reference-{sha256_hex(canonical_json(key))[:12]}.json",
                             key, lambda: reference_with_progress(data.context, config.progress))

@@ -193,6 +193,18 @@ def save_figure(plt: Any, fig: Any, path: Path, title: str) -> Path:
     return path
 
 
+def panel_grid(plt: Any, n: int, extra_height: float = 0.5, max_columns: int = 4) -> tuple[Any, list[Any], int]:
+    """(figure, its first ``n`` axes in reading order, columns) of a grid of PANEL_INCHES panels, at most
+    ``max_columns`` a row; the unused axes of the last row are switched off."""
+    ncols = max(1, min(max_columns, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(PANEL_INCHES * ncols, PANEL_INCHES * nrows + extra_height),
+                             squeeze=False, layout="constrained")
+    for ax in axes.flat[n:]:
+        ax.set_axis_off()
+    return fig, list(axes.flat[:n]), ncols
+
+
 def density_grid(
     path: Path,
     real: Mapping[str, Any],
@@ -202,16 +214,9 @@ def density_grid(
     """Grid of 2-D histograms (share of each side's rows per bin): 'real test' first, then one per generator."""
     matplotlib, plt = pyplot()
     blocks = [("real test", _density(real))] + [(name, _density(block)) for name, block in panels]
-    ncols = min(4, len(blocks))
-    nrows = math.ceil(len(blocks) / ncols)
     with matplotlib.style.context("default"):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(PANEL_INCHES * ncols, PANEL_INCHES * nrows + 0.5),
-                                 squeeze=False, layout="constrained")
-        for index, ax in enumerate(axes.flat):
-            if index >= len(blocks):
-                ax.set_axis_off()
-                continue
-            name, grid = blocks[index]
+        fig, axes, _ = panel_grid(plt, len(blocks))
+        for ax, (name, grid) in zip(axes, blocks, strict=True):
             ax.set_title(plain(name), fontsize=9)
             ax.tick_params(labelsize=7)
             if grid is None:

@@ -44,6 +44,9 @@ def test_the_json_summary_holds_the_ranking_and_the_seed_statistics(tmp_path):
     assert generators["wgan"]["seeds_ok"] == 2 and generators["wgan"]["failures"]["2"]["status"] == "failed"
     assert summary["scores"]["fd"] == {"family": "fidelity", "direction": "lower", "target": None,
                                        "reference": pytest.approx(0.1), "ranked": True}
+    assert summary["leaders"] == {"fidelity": ["marginals"]}  # fidelity ranks 1.75, 2 and 2.25
+    assert (summary["modality"], summary["n"], summary["p"], summary["class_names"]) == ("expression", 60, 50,
+                                                                                          ["A", "B", "C"])
 
 
 def test_publish_all_writes_an_index_and_is_byte_identical_twice(tmp_path, capsys):

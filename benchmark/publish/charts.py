@@ -5,13 +5,12 @@ deterministic PNG files); every generator keeps one colour across figures (``gen
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.plots import PANEL_INCHES, plain, pyplot, save_figure
+from benchmark.plots import panel_grid, plain, pyplot, save_figure
 
 REFERENCE_NAME = "real holdout (reference)"
 
@@ -244,16 +243,9 @@ def allele_frequency_grid(path: Path, panels: Sequence[tuple[str, Sequence[float
     matplotlib, plt = pyplot()
     import numpy as np
 
-    ncols = min(4, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
     with matplotlib.style.context("default"):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(PANEL_INCHES * ncols, PANEL_INCHES * nrows + 0.5),
-                                 squeeze=False, layout="constrained")
-        for index, ax in enumerate(axes.flat):
-            if index >= len(panels):
-                ax.set_axis_off()
-                continue
-            name, real, synthetic = panels[index]
+        fig, axes, ncols = panel_grid(plt, len(panels))
+        for index, (ax, (name, real, synthetic)) in enumerate(zip(axes, panels, strict=True)):
             r_values, s_values = np.asarray(real, dtype=float), np.asarray(synthetic, dtype=float)
             ax.plot([0, 1], [0, 1], color="0.6", linewidth=0.8)
             ax.scatter(r_values, s_values, s=3, alpha=0.4, linewidths=0, color=colours.get(name, "tab:blue"))

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmark.publish.index import family_leaders
 from benchmark.ranking import UNRANKED_FAMILIES
 from benchmark.store import is_finite_number
 
@@ -78,6 +79,7 @@ def write_json(board: Board, path: Path, figures: Sequence[Figure] = ()) -> Path
         "scores": {name: {"family": s.family, "direction": s.direction, "target": _finite(s.target),
                           "reference": _finite(s.reference), "ranked": s.rankable and s.family not in UNRANKED_FAMILIES}
                    for name, s in sorted(board.specs.items())},
+        "leaders": {f: family_leaders(board, f) for f in board.ranking.family_ranks if f not in UNRANKED_FAMILIES},
         "generators": [_generator_summary(board, g) for g in board.display_order()],
         "figures": [{"kind": f.kind, "path": f.link, "alt": f.alt, "caption": f.caption} for f in figures],
     }

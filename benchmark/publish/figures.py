@@ -312,9 +312,8 @@ def _correlation_figure(board: Board, shown: Sequence[GeneratorRows], path: Path
     return Figure("correlation", path, "Correlation matrices, real vs synthetic",
                   f"Pearson correlations among the {len(features)} features with the largest variance in real train, "
                   f"for the ranked generators with the lowest and the highest `corr_error` (seed mean; {extremes}): "
-                  "above the "
-                  "diagonal the real test samples, below it the generator's samples, so a good generator mirrors the "
-                  "upper triangle in the lower one. Blank cells: a feature constant in that set.")
+                  "above the diagonal the real test samples, below it the generator's samples, so a good generator "
+                  "mirrors the upper triangle in the lower one. Blank cells: a feature constant in that set.")
 
 
 def _ld_decay_figure(board: Board, shown: Sequence[GeneratorRows], colours: Mapping[str, Any],

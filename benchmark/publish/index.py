@@ -52,15 +52,23 @@ def write_index(boards: Sequence[Board], out_dir: Path, results_label: str) -> P
     return path
 
 
-def _leader(board: Board, family: str) -> str:
-    """The generator(s) with the best rank of ``family`` on ``board``, or a dash."""
+def family_leaders(board: Board, family: str) -> list[str]:
+    """The generators with the best rank of ``family`` on ``board`` among those that do not leak."""
     ranks = {g: r for g, r in (board.ranking.family_ranks.get(family) or {}).items()
              if g not in board.ranking.demoted}  # a generator that leaks its training rows leads nothing
-    if not ranks:
+    best = min(ranks.values(), default=None)
+    return sorted(g for g, r in ranks.items() if r == best)
+
+
+def leader_text(leaders: list[str]) -> str:
+    """Leaders as a table cell: up to two names, else the first and the count tied with it; a dash for none."""
+    if not leaders:
         return "—"
-    best = min(ranks.values())
-    leaders = sorted(g for g, r in ranks.items() if r == best)
     return ", ".join(leaders) if len(leaders) <= 2 else f"{leaders[0]} (+{len(leaders) - 1} tied)"
+
+
+def _leader(board: Board, family: str) -> str:
+    return leader_text(family_leaders(board, family))
 
 
 def _overall_leader(board: Board) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from benchmark.leaderboard import fmt
+from benchmark.publish.index import leader_text
 from benchmark.ranking import family_sort_key
 
 #: Registered generator name -> generator family (filters and colours); anything else is "other".
@@ -486,15 +487,8 @@ def _datasets_section(boards: Sequence[Leaderboard]) -> str:
 
 
 def _leader(board: Leaderboard, family: str) -> str:
-    """The generator(s) with the best rank of ``family`` among those whose verdict is not leak, or a dash."""
-    ranks = {g["name"]: (g.get("family_ranks") or {}).get(family) for g in board.generators
-             if g.get("privacy_verdict") != "leak"}  # a generator that leaks its training rows leads nothing
-    ranks = {name: rank for name, rank in ranks.items() if isinstance(rank, int | float)}
-    if not ranks:
-        return "—"
-    best = min(ranks.values())
-    leaders = sorted(name for name, rank in ranks.items() if rank == best)
-    return ", ".join(leaders) if len(leaders) <= 2 else f"{leaders[0]} (+{len(leaders) - 1} tied)"
+    """The summary's leaders of ``family`` (best family rank among generators that do not leak), or a dash."""
+    return leader_text(list((board.summary.get("leaders") or {}).get(family) or []))
 
 
 def _overall_leader(board: Leaderboard) -> str:

@@ -109,14 +109,20 @@ class PreparedData:
         """The blocks every record of ``job`` has; ``derived`` (settings the generator derived from the
         data during fit) joins the budget settings and overrides in ``generator.hparams``; ``machine``
         (what the job process ran on) replaces this process's machine in ``provenance``."""
+        generator = {"name": job.generator, "budget": job.budget, "seed": job.seed,
+                     "hparams": {**job.hparams, **(derived or {})}, "overrides": dict(job.overrides)}
+        return self.record_blocks(job.config_hash, generator, self.code_for(job.generator), machine)
+
+    def record_blocks(self, config_hash: str, generator: dict[str, Any], code: dict[str, str],
+                      machine: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The identity blocks of a record on this view: a job's (``base_record``) or a scored file's."""
         return {
-            "config_hash": job.config_hash,
+            "config_hash": config_hash,
             "protocol": self.protocol,
             "protocol_info": self.view.info,
             "dataset": self.dataset_block(),
-            "generator": {"name": job.generator, "budget": job.budget, "seed": job.seed,
-                          "hparams": {**job.hparams, **(derived or {})}, "overrides": dict(job.overrides)},
-            "code": self.code_for(job.generator),
+            "generator": generator,
+            "code": code,
             "provenance": {**provenance(), "command": self.command, **(machine or {})},
         }
 

@@ -125,7 +125,6 @@ def external_record(data: PreparedData, name: str, file: Path, X: np.ndarray, la
     """The ok record of rows scored from ``file`` (scored as a job's rows are, with the file's labels)."""
     from benchmark.cache import file_sha256
     from benchmark.code_hash import metrics_code_hash
-    from benchmark.provenance import provenance
 
     digest = file_sha256(file)
     start = time.perf_counter()
@@ -135,15 +134,10 @@ def external_record(data: PreparedData, name: str, file: Path, X: np.ndarray, la
         raise DataError(f"{file.name}: cannot be scored ({exc})") from None
     identity = {"split_hash": data.split.split_hash, "generator": name, "sha256": digest, "metrics": data.metrics,
                 "package_version": __version__}
+    generator = {"name": name, "budget": EXTERNAL_BUDGET, "seed": 0, "hparams": {}, "overrides": {},
+                 "external": {"file": file.name, "sha256": digest, "n_rows": int(len(labels))}}
     return {
-        "config_hash": sha256_hex(canonical_json(identity)),
-        "protocol": data.protocol,
-        "protocol_info": data.view.info,
-        "dataset": data.dataset_block(),
-        "generator": {"name": name, "budget": EXTERNAL_BUDGET, "seed": 0, "hparams": {}, "overrides": {},
-                      "external": {"file": file.name, "sha256": digest, "n_rows": int(len(labels))}},
-        "code": {"metrics": metrics_code_hash()},
-        "provenance": {**provenance(), "command": data.command},
+        **data.record_blocks(sha256_hex(canonical_json(identity)), generator, {"metrics": metrics_code_hash()}),
         "status": "ok",
         "error": None,
         **scored,

@@ -194,3 +194,23 @@ def test_generator_families_follow_the_registered_name():
     assert generator_family({"name": "my-model (external file)", "base": "my-model"}) == "other"
     assert generator_family({"name": "copy-train", "base": "copy-train", "control": True}) == "privacy control"
     assert generator_family({"name": "tvae", "base": "tvae"}) == "VAE"
+
+
+def test_a_context_score_is_marked_as_context_not_as_closest_to_the_reference(tmp_path):
+    """TRTR accuracy is `info`: shown beside the scores, never ranked, as on the markdown page."""
+    results = tmp_path / "results"
+    for generator in ("gaussian", "marginals"):
+        for seed in range(2):
+            record = make_record(generator, seed)
+            record["metrics"]["trtr_lr_accuracy"] = {"value": 0.9, "reference": 0.9, "direction": "info",
+                                                     "target": None, "family": "utility"}
+            write_record(record_path(results, DATASET, generator, seed), record)
+    out = tmp_path / "out"
+    with redirect_stdout(io.StringIO()):
+        assert main(["publish", "--all", "--results", str(results), "--out", str(out), "--html"]) == 0
+    page = (out / "site" / f"{DATASET}.html").read_text(encoding="utf-8")
+    assert "trtr_lr_accuracy (context, not ranked)" in page and "trtr_lr_accuracy → ref" not in page
+    scatter = json.loads(parse(out / "site" / f"{DATASET}.html").json_blocks[0])
+    assert scatter["scores"]["trtr_lr_accuracy"]["better"] == "context, not ranked"
+    assert scatter["scores"]["density"]["better"] == "closest to the reference"
+    assert scatter["scores"]["detect_auc"]["better"] == "closest to 0.5"

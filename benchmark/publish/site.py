@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from benchmark.leaderboard import fmt
 from benchmark.publish.index import leader_text
-from benchmark.ranking import family_sort_key
+from benchmark.ranking import ScoreSpec, family_sort_key
 
 #: Registered generator name -> generator family (filters and colours); anything else is "other".
 GENERATOR_FAMILIES = {
@@ -31,7 +31,6 @@ GENERATOR_FAMILIES = {
 }
 FAMILY_ORDER = ("baseline", "privacy control", "GAN", "VAE", "diffusion", "other")
 ASSETS = ("site.css", "site.js")
-DIRECTION_MARKS = {"higher": "↑", "lower": "↓"}
 DIRECTION_WORDS = {"higher": "higher is better", "lower": "lower is better"}
 COMPUTE_HEADERS = (("fit s", "seconds to fit, mean over ok seeds"),
                    ("sample s", "seconds to sample, mean over ok seeds"),
@@ -371,13 +370,10 @@ def _first_line(text: Any) -> str:
     return lines[0] if lines else "no error message"
 
 
-def _direction(spec: Mapping[str, Any]) -> str:
-    """↑, ↓, → target or → ref (closest to the real holdout)."""
-    direction = spec.get("direction")
-    if direction in DIRECTION_MARKS:
-        return DIRECTION_MARKS[direction]
-    target = spec.get("target")
-    return f"→ {fmt(target)}" if isinstance(target, int | float) else "→ ref"
+def _spec(name: str, score: Mapping[str, Any]) -> ScoreSpec:
+    """A JSON summary's score as the ranking's ScoreSpec (its direction marks and words come from there)."""
+    return ScoreSpec(name, str(score.get("family")), str(score.get("direction")), score.get("target"),
+                     score.get("reference"))
 
 
 def _scores_section(board: Leaderboard) -> str:
@@ -388,7 +384,7 @@ def _scores_section(board: Leaderboard) -> str:
     generators = [g for g in board.generators if g.get("seeds_ok")]
     for family in board.score_families:
         names = sorted(n for n, s in board.scores.items() if s["family"] == family)
-        head = [_th("generator"), *(_th(f"{n} {_direction(board.scores[n])}", numeric=True) for n in names)]
+        head = [_th("generator"), *(_th(f"{n} {_spec(n, board.scores[n]).arrow}", numeric=True) for n in names)]
         reference = ('<tr class="pinned reference"><td class="name">real holdout (reference)</td>'
                      + "".join(_num(fmt(board.scores[n].get("reference")), board.scores[n].get("reference"))
                                for n in names) + "</tr>")
@@ -423,21 +419,22 @@ def _figures_section(board: Leaderboard) -> str:
             + (figures or '<p class="note">No figures were published for this leaderboard.</p>\n') + "</section>\n")
 
 
-def _better(spec: Mapping[str, Any]) -> str:
+def _better(spec: ScoreSpec) -> str:
     """Which way is better, in words (the scatter's axis titles)."""
-    direction = spec.get("direction")
-    if direction in DIRECTION_WORDS:
-        return DIRECTION_WORDS[direction]
-    target = spec.get("target")
-    return f"closest to {fmt(target)}" if isinstance(target, int | float) else "closest to the reference"
+    if spec.direction in DIRECTION_WORDS:
+        return DIRECTION_WORDS[spec.direction]
+    if spec.direction == "target":
+        return "closest to the reference" if spec.target is None else f"closest to {spec.target:g}"
+    return "context, not ranked"
 
 
 def scatter_data(board: Leaderboard) -> dict[str, Any]:
     """What the scatter draws: every score's family, direction (mark and words) and reference, the score
     families in page order, the default axes (precision and recall when present) and one point per generator x
     ok seed."""
-    scores = {name: {"family": s.get("family"), "direction": _direction(s), "better": _better(s),
-                     "reference": s.get("reference")} for name, s in sorted(board.scores.items())}
+    specs = {name: _spec(name, s) for name, s in sorted(board.scores.items())}
+    scores = {name: {"family": spec.family, "direction": spec.arrow, "better": _better(spec),
+                     "reference": spec.reference} for name, spec in specs.items()}
     names = list(scores)
     default = ["precision", "recall"] if {"precision", "recall"} <= set(names) else (names * 2)[:2]
     return {"scores": scores, "families": board.score_families, "points": board.points, "default": default}

@@ -375,7 +375,8 @@ def _cell(text: Any) -> str:
     return " ".join(text.split()) if isinstance(text, Markdown) else md_text(text)
 
 
-def _first_line(text: Any, limit: int = MAX_ERROR_CHARS) -> str:
+def first_line(text: Any, limit: int = MAX_ERROR_CHARS) -> str:
+    """The first non-blank line of ``text`` with absolute paths cut (``public``), at most ``limit`` characters."""
     lines = [line.strip() for line in public(text or "").splitlines() if line.strip()]
     line = lines[0] if lines else ""
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
@@ -609,7 +610,7 @@ def _unranked_footnote(board: Board) -> list[str]:
     for g in failed:
         first = g.records[0]
         lines.append(f"- {md_text(g.label)}: {md_text(first.get('status'))} in {len(g.records)} seed(s), "
-                     f"e.g. {md_text(_first_line(public(first.get('error'))))}")
+                     f"e.g. {md_text(first_line(public(first.get('error'))))}")
     return lines
 
 
@@ -791,7 +792,7 @@ def _failures_section(board: Board) -> str:
     failed = [r for r in board.records if r.get("status") != "ok"]
     if failed:
         rows = [[record_variant(r), (r.get("generator") or {}).get("seed", "—"),
-                 r.get("status") or "unknown", _first_line(r.get("error")) or "—"] for r in failed]
+                 r.get("status") or "unknown", first_line(r.get("error")) or "—"] for r in failed]
         lines.append(_table(["generator", "seed", "status", "error"], rows))
     else:
         lines.append("Failed jobs: none.")
@@ -805,7 +806,7 @@ def _failures_section(board: Board) -> str:
             for metric, message in sorted(failures.items()):
                 generator = r.get("generator") or {}
                 metric_rows.append([record_variant(r), generator.get("seed", "—"), metric,
-                                    _first_line(message) or "—"])
+                                    first_line(message) or "—"])
     if metric_rows:
         lines.append("Metrics that could not be computed in ok jobs:")
         lines.append("")
@@ -824,7 +825,7 @@ def _not_applicable_lines(board: Board) -> list[str]:
         reasons = r.get("metric_not_applicable") if r.get("status") == "ok" else None
         generator = r.get("generator") or {}
         for metric, reason in sorted((reasons if isinstance(reasons, Mapping) else {}).items()):
-            key = (record_variant(r), metric, _first_line(reason) or "—")
+            key = (record_variant(r), metric, first_line(reason) or "—")
             seeds.setdefault(key, []).append(str(generator.get("seed", "—")))
     if not seeds:
         return ["Not applicable: none."]

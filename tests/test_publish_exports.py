@@ -7,10 +7,11 @@ import json
 
 import pandas as pd
 import pytest
-from test_leaderboard import DATASET, SCORES, VALUES, write_results
+from test_leaderboard import DATASET, SCORES, VALUES, make_record, write_results
 
 from benchmark.cli import main
 from benchmark.leaderboard import publish
+from benchmark.store import record_path, write_record
 
 
 def test_the_csv_has_one_row_per_generator_seed_and_score(tmp_path):
@@ -119,3 +120,17 @@ def test_rank_intervals_hold_the_rank_and_mark_generators_the_seeds_cannot_tell_
     marked = [line.split("|")[2].strip() for line in ranking.splitlines() if " ≈ |" in line]
     assert marked == [board.ranking.order[1]]
     assert "## Rank uncertainty" in md and "| a " in md.split("## Rank uncertainty", 1)[1]
+
+
+def test_the_json_summary_publishes_what_the_page_does_no_user_folder_and_no_float_noise(tmp_path):
+    """A failed seed's error loses its absolute paths as on the page; equal seed values have sd 0, not 1e-17."""
+    results = write_results(tmp_path / "results")
+    failed = make_record("wgan", 2, status="failed")
+    failed["error"] = "FileNotFoundError: /home/alice/secret_project/weights.pt\nTraceback ..."
+    write_record(record_path(results, DATASET, "wgan", 2), failed)
+    publish(results, tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / f"{DATASET}.json").read_text(encoding="utf-8"))
+    generators = {g["name"]: g for g in summary["generators"]}
+    assert generators["wgan"]["failures"]["2"]["error"].startswith("FileNotFoundError: weights.pt")
+    assert "alice" not in (tmp_path / "out" / f"{DATASET}.json").read_text(encoding="utf-8")
+    assert generators["marginals"]["scores"]["dcr_share"]["sd"] == 0.0  # 0.6 in every seed

@@ -7,11 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmark.leaderboard import mean_sd, public
 from benchmark.publish.index import family_leaders
 from benchmark.ranking import UNRANKED_FAMILIES
 from benchmark.store import is_finite_number
@@ -94,8 +94,7 @@ def _generator_summary(board: Board, g: GeneratorRows) -> dict[str, Any]:
     for name in sorted(board.specs):
         values = g.values(name)
         if values:
-            mean = sum(values) / len(values)
-            sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
+            mean, sd = mean_sd(values)
             scores[name] = {"mean": mean, "sd": sd, "n": len(values)}
     return {
         "name": g.name,
@@ -112,11 +111,17 @@ def _generator_summary(board: Board, g: GeneratorRows) -> dict[str, Any]:
         "privacy_verdict": verdict.label if verdict is not None else None,
         "seeds": sorted(int((r.get("generator") or {}).get("seed", -1)) for r in g.records),
         "seeds_ok": len(g.ok),
-        "failures": {str((r.get("generator") or {}).get("seed")): {"status": r.get("status"), "error": r.get("error")}
+        "failures": {str((r.get("generator") or {}).get("seed")): {"status": r.get("status"), "error": _error(r)}
                      for r in g.records if r.get("status") != "ok"},
         "scores": scores,
         "compute": _compute_summary(g),
     }
+
+
+def _error(record: Mapping[str, Any]) -> str | None:
+    """A failed record's error as the page publishes it: absolute paths cut to file names."""
+    error = record.get("error")
+    return None if error is None else public(error)
 
 
 def _compute_summary(g: GeneratorRows) -> dict[str, float]:

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from benchmark.leaderboard import fmt
+from benchmark.leaderboard import first_line, fmt
 from benchmark.publish.index import leader_text
 from benchmark.ranking import ScoreSpec, family_sort_key
 
@@ -356,18 +356,13 @@ def _footnotes(board: Leaderboard) -> str:
                 for seed, f in sorted((g.get("failures") or {}).items(), key=lambda item: _seed_key(item[0]))]
     if failures:
         items = "".join(f"<li>{_e(name)}, seed {_e(seed)}: {_e(f.get('status'))}: "
-                        f"{_e(_first_line(f.get('error')))}</li>" for name, seed, f in failures)
+                        f"{_e(first_line(f.get('error')) or 'no error message')}</li>" for name, seed, f in failures)
         notes.append(f'Failed seeds (a generator without an ok seed is not ranked):<ul class="failures">{items}</ul>')
     return "".join(f'<div class="note">{n}</div>\n' for n in notes)
 
 
 def _seed_key(seed: str) -> tuple[int, str]:
     return (int(seed), "") if seed.lstrip("-").isdigit() else (0, seed)
-
-
-def _first_line(text: Any) -> str:
-    lines = str(text or "").strip().splitlines()
-    return lines[0] if lines else "no error message"
 
 
 def _spec(name: str, score: Mapping[str, Any]) -> ScoreSpec:

@@ -326,6 +326,11 @@ def fmt(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def fmt_rank(rank: float, interval: Sequence[float] | None = None) -> str:
+    """A rank with its 95 % interval when given: ``3.13 (2.84–3.42)``."""
+    return fmt(rank) if not interval else f"{fmt(rank)} ({fmt(interval[0])}–{fmt(interval[1])})"
+
+
 def mean_sd(values: Sequence[float]) -> tuple[float, float | None]:
     """Mean and sample standard deviation (ddof = 1; None for a single value)."""
     mean = sum(values) / len(values)
@@ -544,11 +549,11 @@ def _ranking_section(board: Board) -> str:
         verdict = board.verdicts[g.name].label if g.name in board.verdicts else "—"
         compute = _compute_cells(g)
         if g.name in board.ranking.position:
-            low, high = board.intervals.overall[g.name]
             mark = " ≈" if g.name in close else ""
             rows.append([f"{board.ranking.position[g.name]}{mark}", g.label,
                          *[fmt(board.ranking.family_ranks[f][g.name]) for f in families],
-                         f"{fmt(board.ranking.overall[g.name])} ({fmt(low)}–{fmt(high)})", verdict, *compute, n])
+                         fmt_rank(board.ranking.overall[g.name], board.intervals.overall[g.name]), verdict,
+                         *compute, n])
         else:
             reason = "not ranked" if g.is_control else "failed"
             rows.append(["—", g.label, *["—"] * len(families), reason, verdict, *compute, n])
@@ -583,9 +588,8 @@ def _uncertainty_section(board: Board) -> str:
     intervals = board.intervals
     families = list(intervals.family)
     rows = [[board.generators[g].label,
-             *[f"{fmt(board.ranking.family_ranks[f][g])} ({fmt(intervals.family[f][g][0])}–"
-               f"{fmt(intervals.family[f][g][1])})" for f in families],
-             f"{fmt(board.ranking.overall[g])} ({fmt(intervals.overall[g][0])}–{fmt(intervals.overall[g][1])})"]
+             *[fmt_rank(board.ranking.family_ranks[f][g], intervals.family[f][g]) for f in families],
+             fmt_rank(board.ranking.overall[g], intervals.overall[g])]
             for g in board.ranking.order]
     table = "\n\n".join(_split_tables(["generator", *families, "overall"], rows,
                                        ["left", *["right"] * (len(families) + 1)]))

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from benchmark.leaderboard import first_line, fmt
+from benchmark.leaderboard import CONTROL_MARK, EXTERNAL_MARK, first_line, fmt, fmt_rank
 from benchmark.publish.index import leader_text
 from benchmark.ranking import ScoreSpec, family_sort_key
 
@@ -249,9 +249,7 @@ def _nav(current: str, boards: Sequence[Leaderboard]) -> str:
 def _rank_text(rank: Any, interval: Sequence[Any] | None) -> str:
     if not isinstance(rank, int | float):
         return "—"
-    if interval and all(isinstance(x, int | float) for x in interval):
-        return f"{fmt(rank)} ({fmt(interval[0])}–{fmt(interval[1])})"
-    return fmt(rank)
+    return fmt_rank(rank, interval if interval and all(isinstance(x, int | float) for x in interval) else None)
 
 
 def _overall_cell(g: Mapping[str, Any]) -> str:
@@ -268,7 +266,8 @@ def _verdict_cell(g: Mapping[str, Any]) -> str:
 
 
 def _generator_label(g: Mapping[str, Any]) -> str:
-    return str(g["name"]) + ("†" if g.get("control") else "") + (" (external file)" if g.get("external") else "")
+    """The name as the markdown page shows it (GeneratorRows.label, without the early-stop mark the JSON lacks)."""
+    return str(g["name"]) + (EXTERNAL_MARK if g.get("external") else "") + (CONTROL_MARK if g.get("control") else "")
 
 
 def _compute_cells(g: Mapping[str, Any]) -> list[str]:

@@ -166,9 +166,15 @@ def test_add_summaries_copies_only_from_a_run_that_reproduced_the_record(tmp_pat
             if root == rerun:
                 record = {**record, "metrics": {"fd": {**base["metrics"]["fd"], "value": value}}}
             path.write_text(json.dumps(record))
+    for root in (committed, rerun):  # a truncated re-run file is reported, never a crash
+        broken = root / "data" / "broken" / "seed-0.json"
+        broken.parent.mkdir(parents=True)
+        broken.write_text(json.dumps(base) if root == committed else '{"schema": 1, "status": "ok", "metr')
     assert add_summaries.main(["--rerun", str(rerun), "--into", str(committed)]) == 1
     same = json.loads((committed / "data" / "same" / "seed-0.json").read_text())
     assert same["summaries"] == summaries and same["compute"] == {"fit_s": 10.0}  # its own timings kept
     assert "2026-12-01T06:00:00" in same["summaries_from"]
     assert "summaries" not in json.loads((committed / "data" / "other" / "seed-0.json").read_text())
-    assert "other/seed-0.json: scores differ: fd" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "other/seed-0.json: scores differ: fd" in err
+    assert "broken/seed-0.json: not a usable record:" in err

@@ -15,13 +15,12 @@ differs is left as it is and listed; the exit code is 1 when any differed.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from benchmark.store import write_json_atomic
+from benchmark.store import BadRecord, load_record, write_json_atomic
 
 SCORE_RTOL = 1e-9  # BLAS thread counts change summation order: same rows, scores equal to ~1e-15
 
@@ -49,11 +48,14 @@ def add_summaries(rerun_dir: Path, into_dir: Path) -> tuple[list[Path], list[tup
     added: list[Path] = []
     refused: list[tuple[Path, str]] = []
     for source in sorted(rerun_dir.glob("*/*/seed-*.json")):
-        rerun = json.loads(source.read_text(encoding="utf-8"))
         target = into_dir / source.relative_to(rerun_dir)
-        if "summaries" not in rerun or not target.exists():
+        try:
+            rerun, committed = load_record(source), load_record(target)
+        except BadRecord as exc:
+            refused.append((target, f"not a usable record: {exc}"))
             continue
-        committed = json.loads(target.read_text(encoding="utf-8"))
+        if rerun is None or committed is None or "summaries" not in rerun:
+            continue
         reason = mismatch(committed, rerun)
         if reason is not None:
             refused.append((target, reason))

@@ -56,14 +56,7 @@ def score_pairs(path: Path, panels: Sequence[tuple[str, str, Sequence[Point], tu
         fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.9), squeeze=False,
                                  layout="constrained")
         for ax, (x_name, y_name, points, reference) in zip(axes.flat, panels, strict=True):
-            for p in points:
-                colour = colours.get(p.generator, "0.5")
-                ax.scatter([s[0] for s in p.seeds], [s[1] for s in p.seeds], s=10, color=colour, alpha=0.45,
-                           linewidths=0)
-                ax.scatter([p.x], [p.y], s=55, edgecolors=colour if p.control else "black", linewidths=0.8,
-                           color=colour, **_marker(p))
-            if reference is not None:
-                ax.scatter([reference[0]], [reference[1]], marker="*", s=160, color="black", zorder=4)
+            _draw_points(ax, points, reference, colours, mean_size=55, star_size=160)
             values = [v for p in points for s in p.seeds for v in s] + list(reference or ())
             if values and min(values) >= 0 and max(values) <= 1:
                 ax.set_xlim(-0.02, 1.02)
@@ -78,6 +71,19 @@ def score_pairs(path: Path, panels: Sequence[tuple[str, str, Sequence[Point], tu
         handles += _generator_handles(panels[0][2] if panels else [], colours)
         _legend_below(fig, handles)
         return save_figure(plt, fig, path, title)
+
+
+def _draw_points(ax: Any, points: Sequence[Point], reference: tuple[float, float] | None,
+                 colours: Mapping[str, Any], mean_size: float, star_size: float) -> None:
+    """Each generator's seeds (small, faint) and seed mean (large; a control hollow, under the others), and the
+    real-holdout reference as a black star on top."""
+    for p in points:
+        colour = colours.get(p.generator, "0.5")
+        ax.scatter([s[0] for s in p.seeds], [s[1] for s in p.seeds], s=10, color=colour, alpha=0.45, linewidths=0)
+        ax.scatter([p.x], [p.y], s=mean_size, color=colour, edgecolors=colour if p.control else "black",
+                   linewidths=0.8, **_marker(p))
+    if reference is not None:
+        ax.scatter([reference[0]], [reference[1]], marker="*", s=star_size, color="black", zorder=4)
 
 
 def _generator_handles(points: Sequence[Point], colours: Mapping[str, Any]) -> list[Any]:
@@ -110,17 +116,11 @@ def utility_privacy(path: Path, points: Sequence[Point], x_name: str, y_name: st
         fig, ax = plt.subplots(figsize=(7.5, 5.6), layout="constrained")
         if null_band is not None:
             ax.axhspan(null_band[0], null_band[1], color="0.88", zorder=0)
-        for p in points:
-            colour = colours.get(p.generator, "0.5")
-            ax.scatter([s[0] for s in p.seeds], [s[1] for s in p.seeds], s=10, color=colour, alpha=0.45, linewidths=0)
-            ax.scatter([p.x], [p.y], s=60, color=colour, edgecolors=colour if p.control else "black",
-                       linewidths=0.8, **_marker(p))
+        _draw_points(ax, points, reference, colours, mean_size=60, star_size=170)
         front = pareto_front([p for p in points if not p.control])
         if front:
             ax.plot([p.x for p in front], [p.y for p in front], color="black", linewidth=1.2, linestyle="-",
                     zorder=2)
-        if reference is not None:
-            ax.scatter([reference[0]], [reference[1]], marker="*", s=170, color="black", zorder=4)
         ax.set_xlabel(f"{plain(x_name)} (utility, higher is better)", fontsize=9)
         ax.set_ylabel(f"{plain(y_name)} (privacy risk, lower is better)", fontsize=9)
         ax.tick_params(labelsize=7)

@@ -462,7 +462,7 @@ def render_markdown(board: Board, figures: Sequence[Figure], out_dir: Path | Non
     parts.append(_uncertainty_section(board))
     for family in board.families:
         parts.append(_family_section(board, family))
-    parts.append(figures_section(figures))
+    parts.append(figures_section(board, figures))
     parts.append(_compute_section(board))
     parts.append(_failures_section(board))
     parts.append(_provenance_section(board, results_label, out_dir))

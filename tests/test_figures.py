@@ -133,3 +133,16 @@ def test_odd_summaries_the_schema_accepts_still_publish(tmp_path, odd):
     write_record(record_path(tmp_path, "toygeno", "private", 0), record("private", 0))
     paths = publish(tmp_path, tmp_path / "out", "toygeno")
     assert all(Path(p).exists() for p in paths)
+
+
+def test_the_page_names_each_summary_figure_no_record_allows(tmp_path, published):
+    """A smoke run's records have no UMAP: the page says so; a page with every figure has no such note."""
+    for generator in ("useful", "private"):
+        smoke = record(generator, 0)
+        smoke["dataset"]["p"] = 50  # enough features for a UMAP
+        smoke["summaries"] = {"correlation": smoke["summaries"]["correlation"]}
+        write_record(record_path(tmp_path, "toygeno", generator, 0), smoke)
+    publish(tmp_path, tmp_path / "out", "toygeno")
+    page = (tmp_path / "out" / "toygeno.md").read_text(encoding="utf-8")
+    assert "No record has figure summaries for the UMAP, LD-decay, allele-frequency figures" in page
+    assert "No record has figure summaries" not in (published / "toygeno.md").read_text(encoding="utf-8")

@@ -30,6 +30,9 @@ SCORE_PAIRS = (("recall", "precision"), ("coverage", "density"))  # (x, y) of th
 UTILITY_SCORES = ("tstr_lr_balanced_accuracy", "tstr_rf_balanced_accuracy", "tstr_mlp_balanced_accuracy")
 PRIVACY_SCORES = ("dcr_share", "mia_auc", "domias_auc")  # privacy risk axis: the first one recorded
 CLASSIFIERS = (("lr", "logistic regression"), ("rf", "random forest"), ("mlp", "MLP"))
+#: Figures drawn from record summaries, in page order, with their names in the missing-figure note.
+SUMMARY_FIGURES = {"umap": "UMAP", "correlation": "correlation", "ld_decay": "LD-decay",
+                   "allele_frequency": "allele-frequency"}
 
 
 @dataclass(frozen=True)
@@ -67,18 +70,29 @@ def draw_figures(board: Board, figures_dir: Path) -> list[Figure]:
     return [figure for figure in made if figure is not None]
 
 
-def figures_section(figures: Sequence[Figure]) -> str:
-    """The page's Figures section: each figure with its caption."""
+def figures_section(board: Board, figures: Sequence[Figure]) -> str:
+    """The page's Figures section: each figure with its caption, and which summary figures are missing and why."""
     lines = ["## Figures", ""]
     if not figures:
         lines.append("No record has scores, a projection or summaries to draw: no figures.")
     for figure in figures:
         lines += [f"![{figure.alt}]({_link(figure.link)})", "", figure.caption, ""]
-    kinds = {f.kind for f in figures}
-    if kinds and not kinds & {"umap", "correlation"}:
-        lines.append("No record has figure summaries (records made before them, or `--budget smoke` for UMAP): "
-                     "no UMAP, correlation, LD-decay or allele-frequency figure.")
+    missing = [name for kind, name in SUMMARY_FIGURES.items()
+               if kind in _expected_summaries(board) and kind not in {f.kind for f in figures}]
+    if figures and missing:
+        lines.append(f"No record has figure summaries for the {', '.join(missing)} figure"
+                     f"{'s' if len(missing) > 1 else ''} (records made before summaries existed; UMAP is also left "
+                     "out of `--budget smoke` runs).")
     return "\n".join(lines).rstrip("\n")
+
+
+def _expected_summaries(board: Board) -> set[str]:
+    """The summary figures this board's data allow: UMAP unless points would show rows, genotype figures for genotypes."""
+    from benchmark.projection import shows_rows
+
+    p = board.card.get("p")
+    expected = {"correlation"} | (set() if isinstance(p, int) and shows_rows(p) else {"umap"})
+    return expected | ({"ld_decay", "allele_frequency"} if board.card.get("modality") == "genotype" else set())
 
 
 def _link(path: str) -> str:

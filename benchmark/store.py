@@ -311,6 +311,9 @@ def _numbers(value: Any, length: int | None = None, nulls: bool = False) -> bool
 
 def _check_summaries(summaries: Mapping[str, Any]) -> None:
     """The figure summaries (benchmark/summaries.py) have the shapes the figures draw."""
+    failed = summaries.get("failed")
+    if failed is not None and not (isinstance(failed, Mapping) and all(isinstance(v, str) for v in failed.values())):
+        raise _Invalid(f"'summaries.failed' must map block names to error messages, got {_shown(failed)}")
     umap, corr = summaries.get("umap"), summaries.get("correlation")
     ld, af = summaries.get("ld_decay"), summaries.get("allele_frequency")
     for key, block in (("umap", umap), ("correlation", corr), ("ld_decay", ld), ("allele_frequency", af)):

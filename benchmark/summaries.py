@@ -11,16 +11,19 @@ The compared sets are those the metrics compare (``metrics.space``): real test r
 subsample S with the holdout's label counts; UMAP shows up to 1,000 rows of each side, as the PCA
 projection does. Everything here is an embedding or a statistic over many rows, never a row; with so
 few features that an embedding would show the rows themselves (``projection.shows_rows``) there is
-no UMAP.
+no UMAP. A block that fails to compute is left out and its error kept under ``failed``: figures are
+never worth a job's scores.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from benchmark.projection import shows_rows
+from benchmark.store import cap_text
 
 EMBED_ROWS = 1000  # rows per side in the UMAP panels
 UMAP_FIT_ROWS = 3000  # real train rows the UMAP embedding is fitted on
@@ -42,12 +45,22 @@ def figure_summaries(context: Any, synthetic: np.ndarray, labels: np.ndarray, cl
     X, y = context.validate(synthetic, labels)
     S = X[stratified_indices(y, context.eval_counts, derive_seed(context.seed, TAG_EVAL_ROWS))]
     R = np.asarray(context.R_X)
-    blocks: dict[str, Any] = {"correlation": correlation_block(context, R, S, feature_names)}
+    makers: dict[str, Callable[[], dict[str, Any]]] = {
+        "correlation": lambda: correlation_block(context, R, S, feature_names)}
     if umap and not shows_rows(context.split.n_features):
-        blocks["umap"] = umap_block(context, X, y, class_names)
+        makers["umap"] = lambda: umap_block(context, X, y, class_names)
     if context.modality == "genotype":
-        blocks["ld_decay"] = ld_decay_block(context, R, S)
-        blocks["allele_frequency"] = allele_frequency_block(R, S)
+        makers["ld_decay"] = lambda: ld_decay_block(context, R, S)
+        makers["allele_frequency"] = lambda: allele_frequency_block(R, S)
+    blocks: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    for name, make in makers.items():
+        try:  # a figure's input failing must not cost the job its scores
+            blocks[name] = make()
+        except Exception as exc:
+            failed[name] = cap_text(f"{type(exc).__name__}: {exc}")
+    if failed:
+        blocks["failed"] = failed
     return blocks
 
 

@@ -122,6 +122,20 @@ def test_umap_places_a_copy_where_the_real_rows_are_and_keeps_class_structure_on
     assert again == copy  # seeded: the same rows give the same embedding
 
 
+def test_a_failing_summary_is_kept_as_an_error_and_the_others_are_still_computed(monkeypatch):
+    import benchmark.summaries as summaries_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("spectral initialisation failed")
+
+    monkeypatch.setattr(summaries_module, "ld_decay_block", broken)
+    ctx, names = genotype_context()
+    summaries = figure_summaries(ctx, ctx.split.test_X, ctx.split.test_y, CLASSES, names, umap=False)
+    assert summaries["failed"] == {"ld_decay": "RuntimeError: spectral initialisation failed"}
+    assert set(summaries) == {"correlation", "allele_frequency", "failed"}
+    assert schema_problem(json.loads(json.dumps(good_record(summaries)))) is None
+
+
 def good_record(summaries: dict) -> dict:
     return {"schema": 1, "status": "ok", "config_hash": "c", "dataset": {"id": "d", "split_hash": "s"},
             "generator": {"name": "g", "budget": "smoke", "seed": 0}, "compute": {}, "metrics": {},
@@ -136,6 +150,7 @@ def good_record(summaries: dict) -> dict:
                    "synthetic": [0.1, "x"]}}, "'summaries.ld_decay.synthetic' must be 2 numbers or nulls"),
     ({"allele_frequency": {"real": [0.1, 0.2], "synthetic": [0.1]}}, "equally long lists"),
     ({"umap": {"real": [1, 2]}}, "'projection.real' must be an object"),
+    ({"failed": {"umap": 3}}, "'summaries.failed' must map block names to error messages"),
 ])
 def test_the_schema_refuses_summaries_the_figures_cannot_draw(summaries, problem):
     assert problem in str(schema_problem(good_record(summaries)))

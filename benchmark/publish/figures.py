@@ -81,8 +81,8 @@ def figures_section(board: Board, figures: Sequence[Figure]) -> str:
                if kind in _expected_summaries(board) and kind not in {f.kind for f in figures}]
     if figures and missing:
         lines.append(f"No record has figure summaries for the {', '.join(missing)} figure"
-                     f"{'s' if len(missing) > 1 else ''} (records made before summaries existed; UMAP is also left "
-                     "out of `--budget smoke` runs).")
+                     f"{'s' if len(missing) > 1 else ''} (records made before summaries existed, or a block that failed "
+                     "to compute, kept under `summaries.failed`; UMAP is also left out of `--budget smoke` runs).")
     return "\n".join(lines).rstrip("\n")
 
 
